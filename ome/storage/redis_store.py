@@ -117,6 +117,7 @@ class RedisStore(Store):
         deadline = time.monotonic() + timeout
         delay = 0.1
         last_error: BaseException | None = None
+        warned = False
         while True:
             client = self._make_client()
             try:
@@ -130,11 +131,15 @@ class RedisStore(Store):
             except (RedisError, *_CONNECTION_ERRORS) as exc:
                 last_error = exc
                 await _close_client(client)
-            if time.monotonic() + delay > deadline:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 raise StartupError(f"Could not connect to the API storage ({self.description}) "
                                    f"within {timeout:g} s: {last_error}")
-            log.warning("API storage (%s) not reachable yet: %s; retrying", self.description, last_error)
-            await asyncio.sleep(delay)
+            if not warned:
+                log.warning("API storage (%s) not reachable yet: %s; retrying for up to %g s",
+                            self.description, last_error, timeout)
+                warned = True
+            await asyncio.sleep(min(delay, remaining))
             delay = min(delay * 2, 2.0)
         self._client = client
         self._up = True
