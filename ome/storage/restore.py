@@ -13,6 +13,7 @@ retried on the next start (deleting its vhost or app through the API removes it)
 """
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,12 +70,12 @@ async def restore(server: Any, store: Store) -> RestoreReport:
             report.skipped.append(msg)
             continue
         try:
-            vh_conf = parse_virtual_host_json(dict(stored.config))
+            vh_conf = parse_virtual_host_json(copy.deepcopy(stored.config))
             if getattr(vh_conf, "name", stored.name) != stored.name:
                 raise ValueError(f"its config names [{vh_conf.name}]")
             template = None
             if stored.template is not None:
-                template = parse_application_json(dict(stored.template))
+                template = parse_application_json(copy.deepcopy(stored.template))
             registry.add_vhost(stored.name, vh_conf, read_only=False, template=template)
         except Exception as exc:
             _skip(report, f"virtual host [{stored.name}] not restored: {_reason(exc)}")
@@ -91,7 +92,7 @@ async def restore(server: Any, store: Store) -> RestoreReport:
             _skip(report, f"application [{where}] not restored: it already exists")
             continue
         try:
-            app_conf = parse_application_json(dict(stored.config))
+            app_conf = parse_application_json(copy.deepcopy(stored.config))
             if getattr(app_conf, "name", stored.name) != stored.name:
                 raise ValueError(f"its config names [{app_conf.name}]")
             await registry.create_app(vhost, app_conf)
