@@ -1,0 +1,70 @@
+"""GET /v1/stats/current… (reference §4.9). Counters are zero until the media path reports them."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ome.api.context import Ctx, find_input_stream
+from ome.api.envelope import Reply, ok
+from ome.api.errors import HttpError
+from ome.api.jsonfmt import format_time
+
+CONNECTION_KINDS = ("file", "hlsv3", "llhls", "ovt", "push", "srt", "thumbnail", "webrtc")
+QUEUES_PATH = "/v1/stats/current/internals/queues"
+
+
+def metrics_json(created_time: float, source: Any = None) -> dict[str, Any]:
+    """One metrics object; `source.metrics` (when a media module provides it) overrides the zeros."""
+    created = format_time(created_time)
+    body: dict[str, Any] = {
+        "createdTime": created,
+        "lastUpdatedTime": format_time(time.time()),
+        "lastRecvTime": created,
+        "lastSentTime": created,
+        "maxTotalConnectionTime": created,
+        "totalBytesIn": 0, "totalBytesOut": 0,
+        "avgThroughputIn": 0, "avgThroughputOut": 0,
+        "maxThroughputIn": 0, "maxThroughputOut": 0,
+        "lastThroughputIn": 0, "lastThroughputOut": 0,
+        "totalConnections": 0, "maxTotalConnections": 0,
+        "connections": {kind: 0 for kind in CONNECTION_KINDS},
+    }
+    provided = getattr(source, "metrics", None)
+    to_json = getattr(provided, "to_api_json", None)
+    if callable(to_json):
+        body.update(to_json())
+    return body
+
+
+async def server_stats(ctx: Ctx) -> Reply:
+    created = getattr(ctx.server, "started_at", None) or ctx.api.started_at
+    return ok(metrics_json(created, ctx.server))
+
+
+async def vhost_stats(ctx: Ctx) -> Reply:
+    assert ctx.vhost is not None
+    return ok(metrics_json(ctx.vhost.created_time, ctx.vhost))
+
+
+async def app_stats(ctx: Ctx) -> Reply:
+    assert ctx.app is not None
+    return ok(metrics_json(ctx.app.created_time, ctx.app))
+
+
+async def stream_stats(ctx: Ctx) -> Reply:
+    app = ctx.app
+    assert app is not None
+    name = ctx.params["stream"]
+    stream = find_input_stream(app, name)
+    if stream is None:
+        raise HttpError(404, f"Could not find the stream: [{app.vhost.name}/{app.key}/{name}]")
+    return ok(metrics_json(stream.created_time, stream))
+
+
+async def internals(ctx: Ctx) -> Reply:
+    return ok([QUEUES_PATH])
+
+
+async def queues(ctx: Ctx) -> Reply:
+    source = getattr(ctx.server, "queues", None)
+    return ok(list(source() if callable(source) else []))
