@@ -47,4 +47,485 @@ int omn_basic_auth_check(const char *credentials, size_t cred_len,
  * returns its length, or -1 when cap is too small (32 always suffices). */
 int omn_format_double(double v, char *buf, size_t cap);
 
+/* ---- cmaf: byte buffer, codec configs, fMP4 init/part, ID3, emsg, LL-HLS packager ---- */
+/*
+ * Conventions of this section (cmaf_*.c, mp4box.c, id3.c, emsg.c,
+ * llhls_packager.c, buf.c):
+ *  - Every writer APPENDS to a caller-owned omn_buf. A zeroed omn_buf is a
+ *    valid empty buffer; the caller releases its bytes with omn_buf_free.
+ *    A failed writer leaves the buffer as it was before the call.
+ *  - Status codes are enum omn_cmaf_status: 0 = OK, negative = error.
+ *  - Timestamps are integers in an explicit timescale (ticks); no floats.
+ *    A track's timescale is 90000 for video, the sample rate for audio
+ *    (48000 for Opus), see omn_codec_info.timescale.
+ *  - Codec configurations come from publishers and are untrusted: every
+ *    parser bounds-checks and rejects with OMN_CMAF_ECONFIG.
+ */
+enum omn_cmaf_status {
+    OMN_CMAF_OK = 0,
+    OMN_CMAF_ENOMEM = -1,   /* allocation failed */
+    OMN_CMAF_EINVAL = -2,   /* bad argument or malformed sample */
+    OMN_CMAF_ECONFIG = -3,  /* malformed / unsupported codec configuration */
+    OMN_CMAF_ETIME = -4,    /* dts not after the previous one, or out of range */
+    OMN_CMAF_ETOOBIG = -5   /* a size does not fit the format's field */
+};
+
+/* Growable byte buffer. Owner: whoever declared it (stack, struct member,
+ * ffi.new). data is malloc'd by the core; free it with omn_buf_free. */
+typedef struct omn_buf {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+} omn_buf;
+
+/* Frees b->data and resets *b to empty (b itself is not freed). */
+void omn_buf_free(omn_buf *b);
+/* Makes room for `extra` more bytes. 0 or OMN_CMAF_ENOMEM. */
+int omn_buf_reserve(omn_buf *b, size_t extra);
+/* Appends n bytes. 0 or OMN_CMAF_ENOMEM. */
+int omn_buf_append(omn_buf *b, const void *data, size_t n);
+
+/* Codecs the packager carries. */
+enum omn_codec {
+    OMN_CODEC_H264 = 1,     /* config: AVCDecoderConfigurationRecord (avcC body) */
+    OMN_CODEC_H265 = 2,     /* config: HEVCDecoderConfigurationRecord (hvcC body) */
+    OMN_CODEC_AAC = 3,      /* config: AudioSpecificConfig */
+    OMN_CODEC_OPUS = 4      /* config: Ogg "OpusHead" identification header */
+};
+
+/* What a codec configuration says (filled by omn_codec_probe). */
+typedef struct omn_codec_info {
+    int codec;                /* enum omn_codec */
+    int is_video;             /* 1 for H.264/H.265 */
+    uint32_t timescale;       /* 90000 video; sample rate audio; 48000 Opus */
+    uint32_t width;           /* video: cropped size from the first SPS */
+    uint32_t height;
+    uint32_t sample_rate;     /* audio: output rate (AAC with explicit SBR: the extension rate) */
+    uint32_t channels;        /* audio */
+    uint32_t frame_ticks;     /* audio ticks per frame: AAC 1024/960/2048; 0 = per packet (Opus) */
+    uint32_t nal_length_size; /* video: NAL length size of samples in the input record (1, 2 or 4) */
+    char codecs[64];          /* RFC 6381 CODECS string, NUL-terminated */
+} omn_codec_info;
+
+/* Parses and validates a codec configuration. 0 or OMN_CMAF_ECONFIG /
+ * OMN_CMAF_EINVAL (unknown codec) / OMN_CMAF_ENOMEM. */
+int omn_codec_probe(int codec, const uint8_t *cfg, size_t len, omn_codec_info *out);
+
+/* Writes the RFC 6381 CODECS string (avc1.PPCCLL, hvc1.P.C.Ltt.BB, mp4a.40.N,
+ * opus) NUL-terminated into out. Returns its length, or a negative status
+ * (OMN_CMAF_ETOOBIG when cap is too small; 64 always suffices). */
+int omn_codecs_string(int codec, const uint8_t *cfg, size_t len, char *out, size_t cap);
+
+/* Builds a codec configuration from in-band data, appended to out:
+ * avcC from Annex B H.264 (first SPS + all distinct PPS found), hvcC from
+ * Annex B H.265 (VPS/SPS/PPS), AudioSpecificConfig (2 bytes) from an ADTS
+ * header. 0 or OMN_CMAF_ECONFIG when the parameter sets are missing/bad. */
+int omn_avcc_from_annexb(const uint8_t *data, size_t len, omn_buf *out);
+int omn_hvcc_from_annexb(const uint8_t *data, size_t len, omn_buf *out);
+int omn_asc_from_adts(const uint8_t *data, size_t len, omn_buf *out);
+
+/* Init segment (ftyp + moov, one track, track_ID 1, reference §3.1-3.2)
+ * for the codec configuration, appended to out. flags: OMN_CMAF_INIT_*. */
+enum omn_cmaf_init_flags { OMN_CMAF_INIT_AID3 = 1 };   /* 'aid3' brand: emsg/ID3 may occur */
+int omn_cmaf_write_init(omn_buf *out, int codec, const uint8_t *cfg, size_t cfg_len,
+                        uint32_t flags);
+
+/* One sample of a media part (CMAF chunk). */
+typedef struct omn_cmaf_sample {
+    uint32_t duration;        /* ticks: next dts - this dts */
+    uint32_t size;            /* bytes in the mdat payload */
+    uint32_t flags;           /* ISOBMFF sample_flags: OMN_SAMPLE_FLAGS_* */
+    int32_t cto;              /* composition offset pts - dts (video only) */
+} omn_cmaf_sample;
+enum omn_sample_flags {
+    OMN_SAMPLE_FLAGS_SYNC = 0x02000000,      /* depends_on = 2 (key frame) */
+    OMN_SAMPLE_FLAGS_NON_SYNC = 0x01010000   /* depends_on = 1, is_non_sync */
+};
+
+/* moof + mdat for n samples (reference §3.4): mfhd sequence, tfhd flags
+ * 0x020000, tfdt v1 base_decode_time, trun (video: v1 0x000F01 with flags
+ * and signed composition offsets; audio: v0 0x000301). payload is the
+ * concatenated sample bytes (video: 4-byte length-prefixed NAL units);
+ * the sum of sizes must equal payload_len. Appended to out. */
+int omn_cmaf_write_part(omn_buf *out, int is_video, uint32_t sequence,
+                        uint64_t base_decode_time, const omn_cmaf_sample *samples,
+                        size_t n, const uint8_t *payload, size_t payload_len);
+
+/* ID3v2.4 (reference §4.2). Frames are appended to a frames buffer, then
+ * omn_id3_tag appends "ID3" 04 00 00 + syncsafe size + the frames to out.
+ * Text is UTF-8 (encoding byte 03), no trailing NUL on the value/text. */
+int omn_id3_syncsafe(uint32_t v, uint8_t *out4);   /* 0, or OMN_CMAF_ETOOBIG (v >= 2^28) */
+int omn_id3_add_txxx(omn_buf *frames, const uint8_t *desc, size_t desc_len,
+                     const uint8_t *value, size_t value_len);
+/* id: a 4-character text frame ID "T???" other than TXXX (e.g. "TIT2"). */
+int omn_id3_add_text(omn_buf *frames, const char *id, const uint8_t *text, size_t text_len);
+int omn_id3_add_priv(omn_buf *frames, const uint8_t *owner, size_t owner_len,
+                     const uint8_t *data, size_t data_len);
+int omn_id3_tag(omn_buf *out, const uint8_t *frames, size_t frames_len);
+
+/* emsg version 1 (reference §4.1) appended to out. scheme/value are
+ * NUL-terminated UTF-8 (NULL scheme = "https://aomedia.org/emsg/ID3",
+ * NULL value = "OvenMediaEngine"); message = one ID3 tag. */
+int omn_emsg_write(omn_buf *out, const char *scheme, const char *value,
+                   uint32_t timescale, uint64_t presentation_time,
+                   uint32_t event_duration, uint32_t id,
+                   const uint8_t *message, size_t message_len);
+
+/* LL-HLS per-track packager (reference §3.7, §4.3). Not thread-safe: one
+ * owner serialises all calls on one packager. */
+typedef struct omn_llhls omn_llhls;
+
+enum omn_input_format {
+    OMN_INPUT_RAW = 0,        /* video: NAL units with the config's length size; audio: raw frames */
+    OMN_INPUT_ANNEXB = 1,     /* video: Annex B start codes */
+    OMN_INPUT_ADTS = 2        /* AAC: one ADTS frame per sample (header stripped) */
+};
+enum omn_seg_mode {
+    OMN_SEG_LEAD = 0,   /* cut at the first sync sample at/after each grid line k*segment_ms
+                           (and at requested cut times); video, or audio-only streams */
+    OMN_SEG_FOLLOW = 1  /* audio next to video: hold samples at the grid line until
+                           omn_llhls_request_cut names the video's cut time */
+};
+
+typedef struct omn_llhls_config {
+    int codec;                      /* enum omn_codec */
+    const uint8_t *codec_config;    /* copied by omn_llhls_new */
+    size_t codec_config_len;
+    int input_format;               /* enum omn_input_format */
+    int segment_mode;               /* enum omn_seg_mode */
+    uint64_t part_target;           /* PT in track ticks (already rounded to whole frames) */
+    uint32_t segment_ms;            /* SegmentDuration grid step, ms (> 0) */
+    uint32_t max_segment_ms;        /* forced cut keeps each segment <= this; 0 = no bound */
+    uint64_t first_segment;         /* MSN of the first segment */
+    const char *emsg_value;         /* emsg value string; NULL = "OvenMediaEngine"; copied */
+} omn_llhls_config;
+
+/* A completed part. bytes is owned by the caller after omn_llhls_pop_part
+ * and must be released with omn_buf_free. */
+typedef struct omn_llhls_part {
+    uint64_t segment;         /* MSN */
+    uint32_t part_index;      /* restarts at 0 per segment */
+    uint32_t sequence;        /* mfhd sequence_number */
+    uint64_t start;           /* tfdt: decode time of the first sample, ticks */
+    uint64_t duration;        /* sum of sample durations, ticks */
+    uint32_t sample_count;
+    uint32_t event_count;     /* emsg boxes in front of the moof */
+    int independent;          /* first sample (decode order) is a sync sample */
+    int segment_end;          /* last part of its segment: the segment is complete */
+    omn_buf bytes;            /* [emsg]* moof mdat */
+} omn_llhls_part;
+
+/* Creates a packager; *out is freed with omn_llhls_free. */
+int omn_llhls_new(const omn_llhls_config *cfg, omn_llhls **out);
+void omn_llhls_free(omn_llhls *p);
+/* Copies the parsed codec info (timescale, CODECS string, size, ...). */
+void omn_llhls_info(const omn_llhls *p, omn_codec_info *out);
+/* Appends the init segment ('aid3' signalled) to out. */
+int omn_llhls_init_segment(const omn_llhls *p, omn_buf *out);
+/* Feeds one access unit / audio frame in decode order. dts, pts in track
+ * ticks on the stream timeline (tfdt = dts), dts strictly increasing.
+ * Completed parts become available to omn_llhls_pop_part. On error the
+ * sample is rejected and the packager state is unchanged. */
+int omn_llhls_feed(omn_llhls *p, const uint8_t *data, size_t len,
+                   int64_t dts, int64_t pts, int keyframe);
+/* Queues a timed-metadata event: id3 = one ID3 tag (copied), time_ms on the
+ * stream timeline. It goes in front of the first part flushed after this
+ * call whose end is after time_ms, or of an earlier-starting part clamped
+ * into its range; it is never dropped (omn_llhls_finish flushes it). */
+int omn_llhls_add_event(omn_llhls *p, uint64_t time_ms, uint32_t id,
+                        const uint8_t *id3, size_t id3_len);
+/* Requests a segment cut before the first sync sample whose dts >= time
+ * (given in `timescale` ticks, compared exactly; requests at or before the
+ * current segment's start are void). FOLLOW tracks receive the lead track's
+ * cut times here: the start of every lead part with part_index 0, except
+ * the first segment after omn_llhls_new / omn_llhls_finish. */
+int omn_llhls_request_cut(omn_llhls *p, uint64_t time, uint32_t timescale);
+/* Flushes everything: the last sample gets last_duration ticks (0 = the
+ * codec frame duration for audio / the previous duration for video), the
+ * final part closes its segment (segment_end) and carries every queued
+ * event. Feeding may continue afterwards: it starts the next MSN with a
+ * fresh timeline (any dts), e.g. after a discontinuity. */
+int omn_llhls_finish(omn_llhls *p, uint64_t last_duration);
+/* Moves the oldest completed part into *out (1), or returns 0 when none. */
+int omn_llhls_pop_part(omn_llhls *p, omn_llhls_part *out);
+
+/* ---- rtmp: handshake, chunk stream, AMF0, FLV tags, codec configs ---- */
+/* rtmp_handshake.c, rtmp_chunk.c, amf0.c, flv.c, h264_sps.c, hevc_sps.c,
+ * sps_codec_string.c, aac_asc.c, opus_head.c. Timestamps are integer
+ * milliseconds. Every length is checked: malformed input gives a negative
+ * return for that call (or a sticky connection error), never a crash, and
+ * no allocation exceeds the limits documented below. */
+
+/* -- rtmp_handshake.c: server side of the simple handshake ------------- */
+/* Feed the client's bytes as they arrive. After C0+C1 (1537 bytes) the reply
+ * S0+S1+S2 (3073 bytes) is ready in omn_rtmp_handshake_take_output; after C2
+ * (1536 more) the state is DONE. Bytes after C2 (already the chunk stream)
+ * are left unconsumed for omn_rtmp_conn_read. */
+typedef struct omn_rtmp_handshake omn_rtmp_handshake;
+enum omn_rtmp_hs_state {
+    OMN_RTMP_HS_WAIT_C0C1 = 0, OMN_RTMP_HS_WAIT_C2 = 1, OMN_RTMP_HS_DONE = 2,
+    OMN_RTMP_HS_FAILED = -1
+};
+/* Allocates (free with omn_rtmp_handshake_free); NULL when out of memory.
+ * epoch_ms is S1's time field; seed drives S1's random bytes (not secret). */
+omn_rtmp_handshake *omn_rtmp_handshake_new(uint32_t epoch_ms, uint64_t seed);
+void omn_rtmp_handshake_free(omn_rtmp_handshake *hs);
+/* Consumes up to len bytes (never past C2; *consumed, may be NULL, says how
+ * many) and returns the state. FAILED (sticky) when C0 is not version 3. */
+int omn_rtmp_handshake_feed(omn_rtmp_handshake *hs, const uint8_t *data, size_t len,
+                            size_t *consumed);
+/* Bytes to send now (S0+S1+S2, handed out once), 0 when none. *out stays
+ * valid until the next call on hs. */
+size_t omn_rtmp_handshake_take_output(omn_rtmp_handshake *hs, const uint8_t **out);
+
+/* -- rtmp_chunk.c: chunk stream reader and writer of one connection ----- */
+enum omn_rtmp_msg_type {
+    OMN_RTMP_MSG_SET_CHUNK_SIZE = 1, OMN_RTMP_MSG_ABORT = 2, OMN_RTMP_MSG_ACK = 3,
+    OMN_RTMP_MSG_USER_CONTROL = 4, OMN_RTMP_MSG_WINDOW_ACK_SIZE = 5,
+    OMN_RTMP_MSG_SET_PEER_BANDWIDTH = 6, OMN_RTMP_MSG_AUDIO = 8, OMN_RTMP_MSG_VIDEO = 9,
+    OMN_RTMP_MSG_DATA_AMF3 = 15, OMN_RTMP_MSG_SHARED_OBJECT_AMF3 = 16,
+    OMN_RTMP_MSG_COMMAND_AMF3 = 17, OMN_RTMP_MSG_DATA_AMF0 = 18,
+    OMN_RTMP_MSG_SHARED_OBJECT_AMF0 = 19, OMN_RTMP_MSG_COMMAND_AMF0 = 20,
+    OMN_RTMP_MSG_AGGREGATE = 22
+};
+enum omn_rtmp_user_event {
+    OMN_RTMP_EV_STREAM_BEGIN = 0, OMN_RTMP_EV_STREAM_EOF = 1, OMN_RTMP_EV_STREAM_DRY = 2,
+    OMN_RTMP_EV_SET_BUFFER_LENGTH = 3, OMN_RTMP_EV_STREAM_IS_RECORDED = 4,
+    OMN_RTMP_EV_PING_REQUEST = 6, OMN_RTMP_EV_PING_RESPONSE = 7
+};
+/* Results of omn_rtmp_conn_read and the writers. Errors of the reader are
+ * sticky: the connection is bad and should be closed. */
+enum omn_rtmp_status {
+    OMN_RTMP_NEED_MORE = 0,            /* input used up, no message complete */
+    OMN_RTMP_MESSAGE = 1,              /* *msg holds one complete message */
+    OMN_RTMP_E_NO_PREV_HEADER = -1,    /* fmt 1-3 on a chunk stream never opened by fmt 0 */
+    OMN_RTMP_E_TOO_LARGE = -2,         /* message over max_message_size, partial messages
+                                          together over twice that, output over 64 MiB */
+    OMN_RTMP_E_BAD_CHUNK_SIZE = -3,    /* Set Chunk Size of 0 or with the top bit set */
+    OMN_RTMP_E_BAD_CONTROL = -4,       /* protocol control message too short */
+    OMN_RTMP_E_TOO_MANY_STREAMS = -5,  /* more than 64 distinct chunk stream ids */
+    OMN_RTMP_E_NOMEM = -6,
+    OMN_RTMP_E_ARG = -7                /* invalid argument (writer: csid, type, length) */
+};
+/* One complete message. payload stays valid until the next
+ * omn_rtmp_conn_read or omn_rtmp_conn_free (the writers do not touch it).
+ * timestamp is the 32-bit RTMP timestamp (wraps); timestamp64 unwraps it
+ * per chunk stream, each step being the signed 32-bit difference to the
+ * previous message of that chunk stream (the first one starts at the 32-bit
+ * value). control_value/control_extra decode the protocol control messages:
+ * Set Chunk Size, Abort (the csid), Ack (sequence number), Window Ack Size:
+ * value; Set Peer Bandwidth: value + extra = limit type; User Control:
+ * extra = event type, value = first 4 bytes of event data. 0 otherwise. */
+typedef struct omn_rtmp_msg {
+    uint32_t csid;
+    uint32_t type_id;
+    uint32_t stream_id;
+    uint32_t timestamp;
+    int64_t timestamp64;
+    const uint8_t *payload;
+    size_t length;
+    uint32_t control_value;
+    uint32_t control_extra;
+} omn_rtmp_msg;
+typedef struct omn_rtmp_conn omn_rtmp_conn;
+/* Allocates (free with omn_rtmp_conn_free); NULL when out of memory.
+ * max_message_size caps one message (0 = 16 MiB); both chunk sizes start at
+ * 128. The connection applies Set Chunk Size, Abort and Window Ack Size
+ * itself and queues an Acknowledgement on the output each time the bytes
+ * read since the last one reach the peer's window. */
+omn_rtmp_conn *omn_rtmp_conn_new(uint32_t max_message_size);
+void omn_rtmp_conn_free(omn_rtmp_conn *c);
+/* Reads chunks from data until one message is complete (returns
+ * OMN_RTMP_MESSAGE, *msg filled) or the input is used up (NEED_MORE; a
+ * partial header or message is kept). *consumed (may be NULL) says how much
+ * of data was used; call again with the rest. Any slicing of the byte stream
+ * gives the same messages. Negative: sticky error (omn_rtmp_status). */
+int omn_rtmp_conn_read(omn_rtmp_conn *c, const uint8_t *data, size_t len, size_t *consumed,
+                       omn_rtmp_msg *msg);
+int omn_rtmp_conn_error(const omn_rtmp_conn *c);          /* 0 or the sticky error */
+uint32_t omn_rtmp_conn_in_chunk_size(const omn_rtmp_conn *c);
+uint32_t omn_rtmp_conn_out_chunk_size(const omn_rtmp_conn *c);
+uint64_t omn_rtmp_conn_bytes_in(const omn_rtmp_conn *c);  /* chunk-stream bytes read */
+/* Writer: appends one message, split into chunks of the outgoing chunk size,
+ * to the output. Headers are compressed per chunk stream (fmt 1/2 for the
+ * same message stream and a non-decreasing timestamp, fmt 3 only after an
+ * explicit delta); timestamps >= 0xFFFFFF use extended timestamps, repeated
+ * in every continuation chunk. csid 2..65599 (2 = protocol control, 3 is
+ * usual for commands), len <= 0xFFFFFF. Returns 0 or omn_rtmp_status < 0. */
+int omn_rtmp_conn_write(omn_rtmp_conn *c, uint32_t csid, uint32_t type_id, uint32_t stream_id,
+                        uint32_t timestamp, const uint8_t *payload, size_t len);
+/* Protocol control messages on csid 2, message stream 0. set_chunk_size
+ * sends Set Chunk Size (1..0x7FFFFFFF) and then uses it for what follows. */
+int omn_rtmp_conn_set_chunk_size(omn_rtmp_conn *c, uint32_t size);
+int omn_rtmp_conn_write_window_ack_size(omn_rtmp_conn *c, uint32_t size);
+int omn_rtmp_conn_write_peer_bandwidth(omn_rtmp_conn *c, uint32_t size, uint32_t limit_type);
+int omn_rtmp_conn_write_user_control(omn_rtmp_conn *c, uint32_t event, uint32_t value);
+/* Everything written since the last call (handed out once), 0 when none.
+ * *out stays valid until the next call on c. */
+size_t omn_rtmp_conn_take_output(omn_rtmp_conn *c, const uint8_t **out);
+
+/* -- amf0.c: AMF0 -> JSON, and an AMF0 builder ------------------------- */
+enum omn_amf0_status {
+    OMN_AMF0_OK = 0, OMN_AMF0_E_MALFORMED = -1, OMN_AMF0_E_DEPTH = -2,
+    OMN_AMF0_E_UNSUPPORTED = -3, OMN_AMF0_E_NOMEM = -4, OMN_AMF0_E_TOO_LARGE = -5
+};
+/* Converts all AMF0 values of data into one JSON array text, e.g.
+ * ["connect",1,{"app":"app","tcUrl":"rtmp://..."}]. Numbers: integral
+ * values below 2^53 without fraction, others shortest exact, NaN/Inf ->
+ * null; strings (also long string, XML) with invalid UTF-8 -> U+FFFD;
+ * object, typed object (class name dropped) and ECMA array -> object (wire
+ * key order; an ECMA array may end at the end of data without 00 00 09);
+ * strict array -> array; null/undefined/unsupported -> null; date -> number
+ * (ms). Reference, AMF3 switch and reserved markers: OMN_AMF0_E_UNSUPPORTED;
+ * nesting over 32: OMN_AMF0_E_DEPTH; lengths beyond data: E_MALFORMED.
+ * On 0, *out is a NUL-terminated string allocated here (free with
+ * omn_amf0_json_free) of *out_len bytes (out_len may be NULL); else
+ * *out is NULL. */
+int omn_amf0_to_json(const uint8_t *data, size_t len, char **out, size_t *out_len);
+void omn_amf0_json_free(char *json);
+/* Builder: the caller owns the struct (init before use, free after);
+ * data/len is the AMF0 written so far (data allocated here, up to 16 MiB).
+ * Errors are sticky in `error` (omn_amf0_status); every put returns it. */
+typedef struct omn_amf0_writer {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+    int error;
+} omn_amf0_writer;
+void omn_amf0_writer_init(omn_amf0_writer *w);
+void omn_amf0_writer_reset(omn_amf0_writer *w);           /* len = 0, error = 0 */
+void omn_amf0_writer_free(omn_amf0_writer *w);
+int omn_amf0_put_number(omn_amf0_writer *w, double v);
+int omn_amf0_put_bool(omn_amf0_writer *w, int v);
+int omn_amf0_put_string(omn_amf0_writer *w, const char *s, size_t len);  /* long string > 65535 */
+int omn_amf0_put_null(omn_amf0_writer *w);
+int omn_amf0_put_undefined(omn_amf0_writer *w);
+int omn_amf0_put_object_begin(omn_amf0_writer *w);
+int omn_amf0_put_ecma_array_begin(omn_amf0_writer *w, uint32_t count);  /* ends with object_end */
+int omn_amf0_put_strict_array_begin(omn_amf0_writer *w, uint32_t count); /* then count values */
+int omn_amf0_put_key(omn_amf0_writer *w, const char *key, size_t len);  /* len <= 65535 */
+int omn_amf0_put_object_end(omn_amf0_writer *w);
+
+/* -- flv.c: FLV tag bodies of RTMP audio/video/data messages ------------ */
+enum omn_flv_codec {
+    OMN_FLV_CODEC_UNKNOWN = 0,
+    OMN_FLV_CODEC_H264 = 1, OMN_FLV_CODEC_HEVC = 2, OMN_FLV_CODEC_AV1 = 3,
+    OMN_FLV_CODEC_VP9 = 4, OMN_FLV_CODEC_VP8 = 5, OMN_FLV_CODEC_H263 = 6,
+    OMN_FLV_CODEC_VP6 = 7, OMN_FLV_CODEC_SCREEN = 8,
+    OMN_FLV_CODEC_AAC = 20, OMN_FLV_CODEC_OPUS = 21, OMN_FLV_CODEC_MP3 = 22,
+    OMN_FLV_CODEC_PCM = 23, OMN_FLV_CODEC_ADPCM = 24, OMN_FLV_CODEC_G711A = 25,
+    OMN_FLV_CODEC_G711U = 26, OMN_FLV_CODEC_SPEEX = 27, OMN_FLV_CODEC_NELLYMOSER = 28,
+    OMN_FLV_CODEC_FLAC = 29, OMN_FLV_CODEC_AC3 = 30, OMN_FLV_CODEC_EAC3 = 31,
+    OMN_FLV_CODEC_AMF0 = 40
+};
+enum omn_flv_kind {
+    OMN_FLV_KIND_SEQUENCE_HEADER = 0,  /* avcC/hvcC/av1C/vpcC, AudioSpecificConfig, OpusHead */
+    OMN_FLV_KIND_FRAME = 1,
+    OMN_FLV_KIND_END_OF_SEQUENCE = 2,
+    OMN_FLV_KIND_METADATA = 3,         /* AMF data: onMetaData, E-RTMP video metadata */
+    OMN_FLV_KIND_COMMAND = 4,          /* video info/command frame (frame type 5) */
+    OMN_FLV_KIND_UNSUPPORTED = 5       /* e.g. E-RTMP multitrack: reported, not parsed */
+};
+enum omn_flv_status { OMN_FLV_OK = 0, OMN_FLV_E_MALFORMED = -1, OMN_FLV_E_TYPE = -2 };
+/* media: the RTMP message type (8, 9, 18 or 15). keyframe: video frame type
+ * 1 or 4 (audio: always 1). frame_type: the FLV/E-RTMP frame type (video).
+ * composition_time: signed ms for legacy AVC/HEVC frames and E-RTMP
+ * CodedFrames of avc1/hvc1, else 0. enhanced: E-RTMP header (IsExHeader or
+ * SoundFormat 9), then fourcc is the FourCC as a big-endian number ('hvc1'
+ * = 0x68766331). packet_type: AVC/AAC/E-RTMP packet type, -1 if none.
+ * sound_*: the legacy audio header fields (sound_format -1 for video).
+ * data/data_len/data_offset: the codec payload inside the message payload
+ * (sequence header record, frame, AMF data...), never copied. */
+typedef struct omn_flv_tag {
+    int32_t media;
+    int32_t codec;
+    int32_t kind;
+    int32_t keyframe;
+    int32_t frame_type;
+    int32_t composition_time;
+    int32_t enhanced;
+    uint32_t fourcc;
+    int32_t packet_type;
+    int32_t sound_format;
+    int32_t sound_rate;
+    int32_t sound_size;
+    int32_t sound_type;
+    const uint8_t *data;
+    size_t data_len;
+    size_t data_offset;
+} omn_flv_tag;
+/* Returns 0, OMN_FLV_E_MALFORMED (too short) or OMN_FLV_E_TYPE. */
+int omn_flv_parse(uint32_t type_id, const uint8_t *payload, size_t len, omn_flv_tag *out);
+
+/* -- h264_sps.c / hevc_sps.c / sps_codec_string.c: video configs -------- */
+enum omn_sps_status { OMN_SPS_OK = 0, OMN_SPS_E_MALFORMED = -1, OMN_SPS_E_NO_SPS = -2 };
+/* width/height: after cropping (conformance window). profile/level: the
+ * profile_idc/level_idc (H.264 level 31 = 3.1; HEVC level 93 = 3.1).
+ * constraint_flags: H.264 constraint_set byte. HEVC: profile_space, tier,
+ * profile_compat (general_profile_compatibility_flags), hevc_constraints
+ * (the 48 constraint bits). fps_num/fps_den: from the VUI timing info
+ * (H.264 time_scale / (2*num_units_in_tick); HEVC time_scale /
+ * num_units_in_tick, or hvcC avgFrameRate/256), 0/0 when absent.
+ * nal_length_size: from the avcC/hvcC record (0 for a bare SPS). */
+typedef struct omn_sps_info {
+    int32_t codec;
+    uint32_t width;
+    uint32_t height;
+    int32_t profile;
+    int32_t level;
+    uint32_t constraint_flags;
+    int32_t profile_space;
+    int32_t tier;
+    uint32_t profile_compat;
+    uint64_t hevc_constraints;
+    int32_t chroma_format;
+    int32_t bit_depth_luma;
+    int32_t bit_depth_chroma;
+    int32_t full_range;
+    uint32_t sar_num;
+    uint32_t sar_den;
+    uint32_t fps_num;
+    uint32_t fps_den;
+    int32_t nal_length_size;
+} omn_sps_info;
+/* The SPS NAL unit (starting at its NAL header, with emulation prevention). */
+int omn_h264_sps_parse(const uint8_t *nal, size_t len, omn_sps_info *out);
+int omn_hevc_sps_parse(const uint8_t *nal, size_t len, omn_sps_info *out);
+/* An AVCDecoderConfigurationRecord / HEVCDecoderConfigurationRecord (the
+ * data of a sequence header tag); the first SPS is parsed. */
+int omn_avcc_parse(const uint8_t *p, size_t len, omn_sps_info *out);
+int omn_hvcc_parse(const uint8_t *p, size_t len, omn_sps_info *out);
+/* "avc1.PPCCLL" / "hvc1.1.6.L120.B0" into buf (NUL-terminated); returns
+ * the length or -1 (unknown codec, cap too small; 48 always suffices). */
+int omn_sps_codec_string(const omn_sps_info *info, char *buf, size_t cap);
+
+/* -- aac_asc.c / opus_head.c: audio configs ------------------------------ */
+enum omn_asc_status { OMN_ASC_OK = 0, OMN_ASC_E_MALFORMED = -1 };
+/* object_type: the AOT as signalled first (5 = SBR, 29 = PS, for codec
+ * strings mp4a.40.N); core_object_type: the underlying one (2 = AAC LC).
+ * sample_rate: core rate; ext_sample_rate: SBR output rate (0 without).
+ * channels from the channel configuration (0: from the PCE); frame_length
+ * 1024 or 960 for GA object types, else 0. */
+typedef struct omn_asc_info {
+    int32_t object_type;
+    int32_t core_object_type;
+    uint32_t sample_rate;
+    uint32_t ext_sample_rate;
+    int32_t channel_config;
+    int32_t channels;
+    int32_t sbr;
+    int32_t ps;
+    int32_t frame_length;
+} omn_asc_info;
+int omn_aac_asc_parse(const uint8_t *p, size_t len, omn_asc_info *out);
+/* OpusHead (RFC 7845 5.1), as in an E-RTMP Opus sequence start. */
+typedef struct omn_opus_info {
+    int32_t channels;
+    uint32_t pre_skip;
+    uint32_t input_sample_rate;
+    int32_t output_gain;
+    int32_t mapping_family;
+} omn_opus_info;
+int omn_opus_head_parse(const uint8_t *p, size_t len, omn_opus_info *out);
+
 #endif /* OME_NATIVE_H */
