@@ -40,32 +40,58 @@ _BODY_SCHEMAS = {
 
 
 def _config_schemas() -> dict[str, Any]:
-    """JSON schemas of the vhost/app config models; a plain object schema when unavailable."""
-    schemas: dict[str, Any] = {}
+    """JSON schemas of the vhost/app config models with OME's JSON names, derived from the config
+    engine's field specs; a plain object schema when they cannot be derived."""
+    defs: dict[str, Any] = {}
     for name, attr in (("VirtualHost", "VirtualHostConfig"), ("Application", "ApplicationConfig")):
-        schema: dict[str, Any] = {"type": "object", "description": f"OME {name} JSON (reference §7.6, §8)"}
         try:
             import ome.config as config
-            model = getattr(config, attr, None)
-            if model is not None and hasattr(model, "model_json_schema"):
-                generated = model.model_json_schema(by_alias=True)
-                defs = generated.pop("$defs", {})
-                for def_name, def_schema in defs.items():
-                    schemas[def_name] = def_schema
-                schema = _rewrite_refs(generated)
+            ref = _model_schema(getattr(config, attr), defs)
+            defs[name] = ref
         except Exception as exc:  # schemas are documentation; never fail the request over them
             log.debug("no JSON schema for %s: %s", attr, exc)
-        schemas[name] = schema
-    return {name: _rewrite_refs(s) for name, s in schemas.items()}
+            defs[name] = {"type": "object", "description": f"OME {name} JSON (reference §7.6, §8)"}
+    return defs
 
 
-def _rewrite_refs(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {k: (v.replace("#/$defs/", "#/components/schemas/") if k == "$ref" and isinstance(v, str)
-                    else _rewrite_refs(v)) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_rewrite_refs(v) for v in node]
-    return node
+def _scalar_schema(typ: Any) -> dict[str, Any]:
+    # JSON values are lenient (reference §7.2): numbers are accepted where strings are expected
+    # and vice versa, so each scalar also admits its string form.
+    if typ is bool:
+        return {"type": ["boolean", "string", "integer"]}
+    if typ is int:
+        return {"type": ["integer", "string"]}
+    if typ is float:
+        return {"type": ["number", "string"]}
+    if typ is str:
+        return {"type": ["string", "number", "boolean"]}
+    return {"type": ["string", "integer"], "description": getattr(typ, "__name__", "value")}
+
+
+def _model_schema(cls: Any, defs: dict[str, Any]) -> dict[str, Any]:
+    from ome.config.spec import model_spec
+
+    name = f"{cls.__name__}Json"
+    ref = {"$ref": f"#/components/schemas/{name}"}
+    if name in defs:
+        return ref
+    defs[name] = {}
+    properties: dict[str, Any] = {"$": {"type": "object", "description": "XML attributes"}}
+    required: list[str] = []
+    for f in model_spec(cls).fields:
+        item = _model_schema(f.typ, defs) if f.kind != "scalar" and f.item_is_model else _scalar_schema(f.typ)
+        if f.kind == "list":
+            array = {"type": "array", "items": item}
+            item = array if f.shape in ("direct", "bare") else {
+                "type": "object", "properties": {f.item_json: array}, "additionalProperties": False}
+        properties[f.json] = item
+        if f.required:
+            required.append(f.json)
+    schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
+    if required:
+        schema["required"] = required
+    defs[name] = schema
+    return ref
 
 
 def _operation(route: "Route") -> dict[str, Any]:
