@@ -294,29 +294,29 @@ class RedisStore(Store):
 
     async def _commit(self, build: Callable[[Callable[[str, str], int]], list[Op]],
                       entries: list[tuple[str, str]]) -> None:
-        """Run one change: allocate creation seqs for new `entries`, then one MULTI/EXEC.
+        """Run one change as one MULTI/EXEC (one round trip).
 
-        `build(seq)` returns the ops; `seq(key, field)` gives an entry's seq, kept
-        for an entry that already exists (so a re-put keeps its place)."""
+        New `entries` get creation seqs: `INCRBY <P>:seq n` runs inside the same
+        transaction, and the values carry the numbers it returns. The store is the
+        only writer of its prefix, so it knows the counter (`_max_seq`, loaded at
+        open and re-checked at every re-sync) and checks EXEC's INCRBY reply
+        against it. `build(seq)` returns the ops; `seq(key, field)` gives an
+        entry's seq, kept for an entry that already exists (a re-put keeps its place)."""
         async with self._lock:
             await self._ensure_ready()
             client = self._client
             assert client is not None
+            new = [e for e in dict.fromkeys(entries) if e not in self._seqs]
+            allocated = {e: self._max_seq + 1 + i for i, e in enumerate(new)}
+
+            def seq(key: str, fld: str) -> int:
+                return self._seqs.get((key, fld)) or allocated[(key, fld)]
+
+            ops = build(seq)
             try:
-                new = [e for e in dict.fromkeys(entries) if e not in self._seqs]
-                allocated: dict[tuple[str, str], int] = {}
-                if new:
-                    # INCRBY is outside the transaction because its result goes into
-                    # the values; a failed EXEC after it only leaves a gap in seq.
-                    last = int(await client.incrby(self.keys.seq, len(new)))
-                    allocated = {e: last - len(new) + 1 + i for i, e in enumerate(new)}
-                    self._max_seq = max(self._max_seq, last)
-
-                def seq(key: str, fld: str) -> int:
-                    return self._seqs.get((key, fld)) or allocated[(key, fld)]
-
-                ops = build(seq)
                 pipe = client.pipeline(transaction=True)
+                if new:
+                    pipe.incrby(self.keys.seq, len(new))
                 for op in ops:
                     if op[0] == "hset":
                         pipe.hset(op[1], op[2], op[3])
@@ -325,7 +325,7 @@ class RedisStore(Store):
                     else:
                         pipe.delete(op[1])
                 pipe.set(self.keys.schema, SCHEMA_VERSION)
-                await pipe.execute()
+                results = await pipe.execute()
             except _CONNECTION_ERRORS as exc:
                 self._mark_down(exc)
                 raise StorageUnavailable(str(exc) or type(exc).__name__) from exc
@@ -341,6 +341,17 @@ class RedisStore(Store):
                 self._dirty = True     # the outcome is unknown
                 self._wake.set()
                 raise
+            if new:
+                expected = self._max_seq + len(new)
+                counter = int(results[0])
+                self._max_seq = max(expected, counter)
+                if counter != expected:
+                    # Someone else moved <P>:seq (another server on this prefix?): our
+                    # numbers still order our own entries; the re-sync fixes the counter.
+                    log.warning("API storage: %s was %d, expected %d; re-syncing",
+                                self.keys.seq, counter, expected)
+                    self._dirty = True
+                    self._wake.set()
             self._apply(ops)
 
     def _apply(self, ops: list[Op]) -> None:
@@ -430,7 +441,8 @@ class RedisStore(Store):
             if fields:
                 pipe.hset(key, mapping=fields)
         pipe.set(self.keys.schema, SCHEMA_VERSION)
-        pipe.set(self.keys.seq, max(current_seq, self._max_seq))
+        self._max_seq = max(current_seq, self._max_seq)
+        pipe.set(self.keys.seq, self._max_seq)
         await pipe.execute()
         self.stats["resyncs"] += 1
         log.info("API storage re-synced: %d key(s) rewritten from memory", len(self._mirror))
