@@ -1,0 +1,271 @@
+/* Unit tests for the CMAF writers: codec configuration parsing (avcC,
+ * hvcC, AudioSpecificConfig, OpusHead), CODECS strings, records from
+ * Annex B / ADTS, init segments and media parts checked box by box. */
+#include "cmaf_testutil.h"
+
+static void test_avc(void)
+{
+    uint8_t rec[256];
+    size_t n = make_avcc(rec, SPS_1080P_HIGH, PPS_1080P_HIGH, 4);
+    omn_codec_info info;
+    CHECK(omn_codec_probe(OMN_CODEC_H264, rec, n, &info) == 0);
+    CHECK(info.is_video == 1 && info.timescale == 90000);
+    CHECK_EQ(info.width, 1920);
+    CHECK_EQ(info.height, 1080);                        /* 1088 cropped */
+    CHECK_EQ(info.nal_length_size, 4);
+    CHECK(strcmp(info.codecs, "avc1.640028") == 0);
+
+    n = make_avcc(rec, SPS_240P_BASE, PPS_240P_BASE, 2);
+    CHECK(omn_codec_probe(OMN_CODEC_H264, rec, n, &info) == 0);
+    CHECK(info.width == 320 && info.height == 240 && info.nal_length_size == 2);
+    char s[64];
+    CHECK(omn_codecs_string(OMN_CODEC_H264, rec, n, s, sizeof s) == 11);
+    CHECK(strcmp(s, "avc1.42c00d") == 0);
+    CHECK(omn_codecs_string(OMN_CODEC_H264, rec, n, s, 11) == OMN_CMAF_ETOOBIG);
+
+    /* every truncation is rejected, never read past */
+    for (size_t i = 0; i < n; i++)
+        CHECK(omn_codec_probe(OMN_CODEC_H264, rec, i, &info) == OMN_CMAF_ECONFIG);
+    rec[0] = 0;
+    CHECK(omn_codec_probe(OMN_CODEC_H264, rec, n, &info) == OMN_CMAF_ECONFIG);
+    rec[0] = 1;
+    rec[4] = 0xFE;                                      /* 3-byte lengths are invalid */
+    CHECK(omn_codec_probe(OMN_CODEC_H264, rec, n, &info) == OMN_CMAF_ECONFIG);
+    CHECK(omn_codec_probe(99, rec, n, &info) == OMN_CMAF_EINVAL);
+
+    /* avcC from Annex B equals the hand-built record */
+    const char *ps[] = { "09f0", SPS_1080P_HIGH, PPS_1080P_HIGH, PPS_1080P_HIGH, "6588840021" };
+    uint8_t ab[256];
+    size_t an = make_annexb_ps(ab, ps, 5);
+    omn_buf out = {0};
+    CHECK(omn_avcc_from_annexb(ab, an, &out) == 0);
+    n = make_avcc(rec, SPS_1080P_HIGH, PPS_1080P_HIGH, 4);
+    CHECK(out.len == n && memcmp(out.data, rec, n) == 0);   /* duplicate PPS dropped */
+    CHECK(omn_avcc_from_annexb(ab, 10, &out) == OMN_CMAF_ECONFIG);
+    omn_buf_free(&out);
+}
+
+static size_t make_hvcc(uint8_t *rec, omn_buf *tmp)
+{
+    const char *ps[] = { HEVC_VPS, HEVC_SPS, HEVC_PPS };
+    uint8_t ab[256];
+    size_t an = make_annexb_ps(ab, ps, 3);
+    tmp->len = 0;
+    CHECK(omn_hvcc_from_annexb(ab, an, tmp) == 0);
+    memcpy(rec, tmp->data, tmp->len);
+    return tmp->len;
+}
+
+static void test_hevc(void)
+{
+    uint8_t rec[256];
+    omn_buf tmp = {0};
+    size_t n = make_hvcc(rec, &tmp);
+    CHECK(n == 23 + 3 * 5 + 24 + 43 + 7);
+    CHECK(rec[0] == 1 && rec[1] == 0x01 && be32(rec + 2) == 0x60000000 && rec[6] == 0x90);
+    CHECK(rec[12] == 93 && rec[16] == 0xFD && (rec[21] & 3) == 3 && rec[22] == 3);
+    CHECK(rec[23] == 0xA0 && rec[23 + 5 + 24] == 0xA1);   /* array_completeness | type */
+    omn_codec_info info;
+    CHECK(omn_codec_probe(OMN_CODEC_H265, rec, n, &info) == 0);
+    CHECK(info.width == 1280 && info.height == 720 && info.timescale == 90000);
+    CHECK(strcmp(info.codecs, "hvc1.1.6.L93.90") == 0);
+
+    /* a publisher record with 2-byte lengths and completeness 0 is normalised */
+    rec[21] = (rec[21] & ~3) | 1;
+    rec[23] &= 0x3F;
+    CHECK(omn_codec_probe(OMN_CODEC_H265, rec, n, &info) == 0 && info.nal_length_size == 2);
+    omn_buf init = {0};
+    CHECK(omn_cmaf_write_init(&init, OMN_CODEC_H265, rec, n, 0) == 0);
+    tbox b;
+    CHECK(find_path(init.data, init.len, "moov/trak/mdia/minf/stbl/stsd/hvc1/hvcC", &b) == 0);
+    CHECK(b.body_len == n && (b.body[21] & 3) == 3 && b.body[23] == 0xA0);
+    CHECK(memcmp(b.body + 24, rec + 24, n - 24) == 0);
+    for (size_t i = 0; i < n; i++)
+        CHECK(omn_codec_probe(OMN_CODEC_H265, rec, i, &info) != 0);
+    omn_buf_free(&init);
+    omn_buf_free(&tmp);
+}
+
+static void test_audio_configs(void)
+{
+    omn_codec_info info;
+    static const uint8_t lc48[] = { 0x11, 0x90 }, lc44[] = { 0x12, 0x10 };
+    static const uint8_t he[] = { 0x2b, 0x11, 0x88, 0x00 }, esc[] = { 0xf8, 0x06, 0x40 };
+    CHECK(omn_codec_probe(OMN_CODEC_AAC, lc48, 2, &info) == 0);
+    CHECK(info.timescale == 48000 && info.channels == 2 && info.frame_ticks == 1024);
+    CHECK(strcmp(info.codecs, "mp4a.40.2") == 0 && !info.is_video);
+    CHECK(omn_codec_probe(OMN_CODEC_AAC, lc44, 2, &info) == 0 && info.timescale == 44100);
+    CHECK(omn_codec_probe(OMN_CODEC_AAC, he, 4, &info) == 0);
+    CHECK(info.timescale == 48000 && info.frame_ticks == 2048 && strcmp(info.codecs, "mp4a.40.5") == 0);
+    CHECK(omn_codec_probe(OMN_CODEC_AAC, esc, 3, &info) == OMN_CMAF_ECONFIG);  /* AOT 32 */
+    CHECK(omn_codec_probe(OMN_CODEC_AAC, lc48, 1, &info) == OMN_CMAF_ECONFIG);
+    static const uint8_t bad_rate[] = { 0x16, 0x90 };   /* sampling index 13 */
+    CHECK(omn_codec_probe(OMN_CODEC_AAC, bad_rate, 2, &info) == OMN_CMAF_ECONFIG);
+
+    /* ADTS header -> ASC */
+    static const uint8_t adts[] = { 0xFF, 0xF1, 0x4C, 0x80, 0x01, 0x3F, 0xFC };  /* LC 48k 2ch */
+    omn_buf asc = {0};
+    CHECK(omn_asc_from_adts(adts, sizeof adts, &asc) == 0);
+    CHECK(asc.len == 2 && asc.data[0] == 0x11 && asc.data[1] == 0x90);
+    CHECK(omn_asc_from_adts(adts, 6, &asc) == OMN_CMAF_ECONFIG && asc.len == 2);
+    omn_buf_free(&asc);
+
+    /* OpusHead: stereo, pre-skip 312, 48 kHz */
+    uint8_t head[32] = { 'O', 'p', 'u', 's', 'H', 'e', 'a', 'd', 1, 2, 0x38, 0x01,
+                         0x80, 0xBB, 0, 0, 0, 0, 0 };
+    CHECK(omn_codec_probe(OMN_CODEC_OPUS, head, 19, &info) == 0);
+    CHECK(info.timescale == 48000 && info.channels == 2 && strcmp(info.codecs, "opus") == 0);
+    omn_buf init = {0};
+    CHECK(omn_cmaf_write_init(&init, OMN_CODEC_OPUS, head, 19, 0) == 0);
+    tbox b;
+    CHECK(find_path(init.data, init.len, "moov/trak/mdia/minf/stbl/stsd/Opus/dOps", &b) == 0);
+    static const uint8_t dops[] = { 0, 2, 0x01, 0x38, 0, 0, 0xBB, 0x80, 0, 0, 0 };
+    CHECK(b.body_len == sizeof dops && memcmp(b.body, dops, sizeof dops) == 0);
+    CHECK(find_path(init.data, init.len, "moov/trak/mdia/minf/stbl/stsd/Opus", &b) == 0);
+    CHECK(be16(b.body + 16) == 2 && be32(b.body + 24) == 48000u << 16);
+    omn_buf_free(&init);
+    head[9] = 3;                                      /* family 0 allows 1-2 channels */
+    CHECK(omn_codec_probe(OMN_CODEC_OPUS, head, 19, &info) == OMN_CMAF_ECONFIG);
+    head[18] = 1; head[19] = 2; head[20] = 1; head[21] = 0; head[22] = 4; head[23] = 1;
+    CHECK(omn_codec_probe(OMN_CODEC_OPUS, head, 24, &info) == OMN_CMAF_ECONFIG);  /* 4 >= 3 */
+    head[22] = 2;
+    CHECK(omn_codec_probe(OMN_CODEC_OPUS, head, 24, &info) == 0 && info.channels == 3);
+    CHECK(omn_codec_probe(OMN_CODEC_OPUS, head, 23, &info) == OMN_CMAF_ECONFIG);
+}
+
+static void check_common_init(const omn_buf *init, uint32_t ts, const char *handler, int aid3)
+{
+    CHECK(boxes_tile(init->data, init->len));
+    tbox b;
+    CHECK(find_nth(init->data, init->len, "ftyp", 0, &b) == 0 && b.p == init->data);
+    CHECK(b.body_len == (aid3 ? 20u : 16u));
+    CHECK(memcmp(b.body, "iso6\0\0\0\0iso6cmfc", 16) == 0);
+    if (aid3) CHECK(memcmp(b.body + 16, "aid3", 4) == 0);
+    CHECK(find_path(init->data, init->len, "moov/mvhd", &b) == 0 && b.body_len == 100);
+    CHECK(b.body[0] == 0 && be32(b.body + 12) == ts && be32(b.body + 16) == 0);
+    CHECK(be32(b.body + 20) == 0x00010000 && be16(b.body + 24) == 0x0100);
+    CHECK(be32(b.body + 96) == 2);                    /* next_track_ID */
+    CHECK(find_path(init->data, init->len, "moov/trak/tkhd", &b) == 0 && b.body_len == 84);
+    CHECK((be32(b.body) & 0xFFFFFF) == 3 && be32(b.body + 12) == 1);
+    CHECK(find_path(init->data, init->len, "moov/trak/mdia/mdhd", &b) == 0 && b.body_len == 24);
+    CHECK(be32(b.body + 12) == ts && be16(b.body + 20) == 0x55C4);   /* 'und' */
+    CHECK(find_path(init->data, init->len, "moov/trak/mdia/hdlr", &b) == 0);
+    CHECK(memcmp(b.body + 8, handler, 4) == 0 && b.body[b.body_len - 1] == 0);
+    CHECK(find_path(init->data, init->len, "moov/trak/mdia/minf/dinf/dref/url ", &b) == 0);
+    CHECK(b.body_len == 4 && be32(b.body) == 1);
+    static const char *tables[] = { "stts", "stsc", "stco" };
+    for (int i = 0; i < 3; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "moov/trak/mdia/minf/stbl/%s", tables[i]);
+        CHECK(find_path(init->data, init->len, path, &b) == 0 && b.body_len == 8 && be32(b.body + 4) == 0);
+    }
+    CHECK(find_path(init->data, init->len, "moov/trak/mdia/minf/stbl/stsz", &b) == 0 && b.body_len == 12);
+    CHECK(find_path(init->data, init->len, "moov/trak/mdia/minf/stbl/stsd", &b) == 0 && be32(b.body + 4) == 1);
+    CHECK(find_path(init->data, init->len, "moov/mvex/trex", &b) == 0 && b.body_len == 24);
+    CHECK(be32(b.body + 4) == 1 && be32(b.body + 8) == 1 && be32(b.body + 20) == 0);
+    CHECK(find_path(init->data, init->len, "moov/trak/edts", &b) != 0);   /* no edit list */
+}
+
+static void test_init_video(void)
+{
+    uint8_t rec[256];
+    size_t n = make_avcc(rec, SPS_240P_BASE, PPS_240P_BASE, 2);
+    omn_buf init = {0};
+    CHECK(omn_cmaf_write_init(&init, OMN_CODEC_H264, rec, n, OMN_CMAF_INIT_AID3) == 0);
+    check_common_init(&init, 90000, "vide", 1);
+    tbox b;
+    CHECK(find_path(init.data, init.len, "moov/trak/tkhd", &b) == 0);
+    CHECK(be32(b.body + 76) == 320u << 16 && be32(b.body + 80) == 240u << 16);
+    CHECK(be16(b.body + 36) == 0);                    /* video volume 0 */
+    CHECK(find_path(init.data, init.len, "moov/trak/mdia/minf/vmhd", &b) == 0 && (be32(b.body) & 1));
+    CHECK(find_path(init.data, init.len, "moov/trak/mdia/minf/stbl/stsd/avc1", &b) == 0);
+    CHECK(be16(b.body + 6) == 1 && be16(b.body + 24) == 320 && be16(b.body + 26) == 240);
+    CHECK(be32(b.body + 28) == 0x00480000 && be16(b.body + 40) == 1);
+    CHECK(be16(b.body + 74) == 0x18 && be16(b.body + 76) == 0xFFFF);
+    CHECK(find_path(init.data, init.len, "moov/trak/mdia/minf/stbl/stsd/avc1/avcC", &b) == 0);
+    /* normalised: 4-byte NAL lengths, otherwise the same record */
+    CHECK(b.body_len == n && b.body[4] == 0xFF && memcmp(b.body + 5, rec + 5, n - 5) == 0);
+    CHECK(memcmp(b.body, rec, 4) == 0);
+
+    /* a failing writer leaves the buffer as it was */
+    size_t before = init.len;
+    CHECK(omn_cmaf_write_init(&init, OMN_CODEC_H264, rec, 5, 0) == OMN_CMAF_ECONFIG);
+    CHECK(init.len == before);
+    omn_buf_free(&init);
+}
+
+static void test_init_audio(void)
+{
+    static const uint8_t asc[] = { 0x12, 0x10 };
+    omn_buf init = {0};
+    CHECK(omn_cmaf_write_init(&init, OMN_CODEC_AAC, asc, 2, 0) == 0);
+    check_common_init(&init, 44100, "soun", 0);
+    tbox b;
+    CHECK(find_path(init.data, init.len, "moov/trak/tkhd", &b) == 0);
+    CHECK(be16(b.body + 36) == 0x0100 && be32(b.body + 76) == 0 && be32(b.body + 80) == 0);
+    CHECK(find_path(init.data, init.len, "moov/trak/mdia/minf/smhd", &b) == 0);
+    CHECK(find_path(init.data, init.len, "moov/trak/mdia/minf/stbl/stsd/mp4a", &b) == 0);
+    CHECK(be16(b.body + 6) == 1 && be16(b.body + 16) == 2 && be16(b.body + 18) == 16);
+    CHECK(be32(b.body + 24) == 44100u << 16);
+    CHECK(find_path(init.data, init.len, "moov/trak/mdia/minf/stbl/stsd/mp4a/esds", &b) == 0);
+    static const uint8_t esds[] = {
+        0, 0, 0, 0,
+        0x03, 0x80, 0x80, 0x80, 0x22, 0x00, 0x01, 0x00,
+        0x04, 0x80, 0x80, 0x80, 0x14, 0x40, 0x15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0x05, 0x80, 0x80, 0x80, 0x02, 0x12, 0x10,
+        0x06, 0x80, 0x80, 0x80, 0x01, 0x02,
+    };
+    CHECK(b.body_len == sizeof esds && memcmp(b.body, esds, sizeof esds) == 0);
+    omn_buf_free(&init);
+}
+
+static void test_part(void)
+{
+    /* I P B B: dts 0,3000,6000,9000; pts 3000,12000,6000,9000 -> cto 3000,9000,0,0 */
+    omn_cmaf_sample s[4] = {
+        { 3000, 10, OMN_SAMPLE_FLAGS_SYNC, 3000 },
+        { 3000, 6, OMN_SAMPLE_FLAGS_NON_SYNC, 9000 },
+        { 3000, 5, OMN_SAMPLE_FLAGS_NON_SYNC, 0 },
+        { 3000, 7, OMN_SAMPLE_FLAGS_NON_SYNC, -3000 },
+    };
+    uint8_t payload[28];
+    for (int i = 0; i < 28; i++) payload[i] = (uint8_t)i;
+    omn_buf out = {0};
+    CHECK(omn_cmaf_write_part(&out, 1, 7, 0x100000000ull, s, 4, payload, 28) == 0);
+    CHECK(boxes_tile(out.data, out.len));
+    tpart t;
+    CHECK(parse_part(out.data, out.len, &t) == 0);
+    CHECK(t.bytes == out.len && t.nemsg == 0 && t.seq == 7);
+    CHECK(t.tfhd_flags == 0x020000 && t.track_id == 1 && t.tfdt == 0x100000000ull);
+    CHECK(t.trun_version == 1 && t.trun_flags == 0x000F01 && t.count == 4);
+    CHECK(t.cto[0] == 3000 && t.cto[1] == 9000 && t.cto[2] == 0 && t.cto[3] == -3000);
+    CHECK(t.flags[0] == 0x02000000 && t.flags[1] == 0x01010000);
+    CHECK(t.dur[3] == 3000 && t.size[0] == 10 && t.size[3] == 7);
+    CHECK(t.mdat_len == 28 && memcmp(t.mdat_payload, payload, 28) == 0);
+    /* exact moof layout: 8 + mfhd 16 + traf(8 + tfhd 16 + tfdt 20 + trun 20 + 4*16) */
+    CHECK(be32(out.data) == 8 + 16 + 8 + 16 + 20 + 20 + 64);
+    CHECK(t.data_offset == 8 + 16 + 8 + 16 + 20 + 20 + 64 + 8);
+
+    out.len = 0;
+    CHECK(omn_cmaf_write_part(&out, 0, 1, 0, s, 2, payload, 16) == 0);
+    CHECK(parse_part(out.data, out.len, &t) == 0);
+    CHECK(t.trun_version == 0 && t.trun_flags == 0x000301 && t.count == 2 && t.total_dur == 6000);
+    CHECK(be32(out.data) == 8 + 16 + 8 + 16 + 20 + 20 + 16);
+
+    CHECK(omn_cmaf_write_part(&out, 1, 1, 0, s, 4, payload, 27) == OMN_CMAF_EINVAL);
+    CHECK(omn_cmaf_write_part(&out, 1, 1, 0, s, 0, payload, 0) == OMN_CMAF_EINVAL);
+    omn_buf_free(&out);
+}
+
+int main(void)
+{
+    test_avc();
+    test_hevc();
+    test_audio_configs();
+    test_init_video();
+    test_init_audio();
+    test_part();
+    if (failures) { fprintf(stderr, "%d failure(s)\n", failures); return 1; }
+    puts("ok");
+    return 0;
+}
