@@ -11,6 +11,8 @@ Handlers raise ApiError subclasses; anything unexpected becomes a 500 without in
 """
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +22,7 @@ from ome.api import jsonfmt
 from ome.api.auth import WWW_AUTHENTICATE, Authenticator
 from ome.api.context import Ctx
 from ome.api.cors import CorsPolicy
-from ome.api.envelope import Reply, error_envelope, phrase
+from ome.api.envelope import error_envelope, phrase
 from ome.api.errors import ApiError, HttpError, StatusOnly, internal_error
 from ome.api.jsonbody import JsonBodyError, parse_body
 
@@ -42,6 +44,9 @@ class Pipeline:
         self.auth = authenticator
         self.cors = cors
         self.max_body = max_body
+        # Config writes run one at a time (as OME's orchestrator does), so a write's lookups,
+        # its in-memory change, the store write and any undo never interleave with another write.
+        self.write_lock = asyncio.Lock()
 
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
         headers: dict[str, str] = {}
@@ -78,9 +83,10 @@ class Pipeline:
         try:
             if route.body:
                 ctx.body = await self._read_json(request)
-            for what in route.lookup:
-                getattr(ctx, f"resolve_{what}")()
-            reply = await route.handler(ctx)
+            async with self.write_lock if route.exclusive else contextlib.nullcontext():
+                for what in route.lookup:
+                    getattr(ctx, f"resolve_{what}")()
+                reply = await route.handler(ctx)
         except ApiError as exc:
             if not isinstance(exc, StatusOnly) and exc.status >= 500:
                 log.warning("API %s %s: %s", request.method, path, exc.message)
@@ -122,6 +128,3 @@ class Pipeline:
         out["Content-Type"] = JSON_CONTENT_TYPE
         return web.Response(status=status, reason=phrase(status), body=payload, headers=out)
 
-
-def reply_json(reply: Reply) -> Any:
-    return reply.body

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ome.api.errors import HttpError, storage_unavailable
+from ome.api.errors import storage_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -44,5 +44,3 @@ async def persist(server: Any, write: Callable[[Any], Awaitable[None]],
             log.exception("undoing an API change after a storage failure failed")
         raise storage_unavailable() from None
 
-
-__all__ = ["persist", "HttpError"]

@@ -53,6 +53,7 @@ class Route:
     lookup: tuple[str, ...] = ()      # resources resolved (in order) before the handler
     success: int = 200
     batch: bool = False               # replies with a bare array (§2.8)
+    exclusive: bool = False           # a config write: serialized with the other writes
     regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -77,34 +78,34 @@ ROUTES: list[Route] = [
     # virtual hosts
     Route("GET", "/v1/vhosts", vhosts.list_vhosts, "List virtual hosts", "VirtualHost"),
     Route("POST", "/v1/vhosts", vhosts.post_vhosts, "Create virtual hosts", "VirtualHost", body="array",
-          batch=True),
+          batch=True, exclusive=True),
     Route("POST", "/v1/vhosts:reloadAllCertificates", certs.reload_all, "Reload all vhost certificates",
           "Certificate"),
     Route("POST", VA + ":reloadCertificate", certs.reload_vhost, "Reload a vhost certificate", "Certificate",
           lookup=("vhost",)),
     Route("GET", V, vhosts.get_vhost, "Get a virtual host", "VirtualHost", lookup=("vhost",)),
-    Route("DELETE", V, vhosts.delete_vhost, "Delete a virtual host", "VirtualHost", lookup=("vhost",)),
+    Route("DELETE", V, vhosts.delete_vhost, "Delete a virtual host", "VirtualHost", lookup=("vhost",), exclusive=True),
 
     # applications
     Route("GET", V + "/apps", apps.list_apps, "List applications", "Application", lookup=("vhost",)),
     Route("POST", V + "/apps", apps.post_apps, "Create applications", "Application", body="array",
-          lookup=("vhost",), batch=True),
+          lookup=("vhost",), batch=True, exclusive=True),
     Route("GET", A, apps.get_app, "Get an application", "Application", lookup=_VA),
     Route("PATCH", A, apps.patch_app, "Modify an application (re-creates it)", "Application", body="object",
-          lookup=_VA),
-    Route("DELETE", A, apps.delete_app, "Delete an application", "Application", lookup=_VA),
+          lookup=_VA, exclusive=True),
+    Route("DELETE", A, apps.delete_app, "Delete an application", "Application", lookup=_VA, exclusive=True),
 
     # records and pushes
     Route("POST", A + ":startRecord", actions.start_record, "Start recording", "Record", body="object",
-          lookup=_VA),
+          lookup=_VA, exclusive=True),
     Route("POST", A + ":stopRecord", actions.stop_record, "Stop recording", "Record", body="object",
-          lookup=_VA),
+          lookup=_VA, exclusive=True),
     Route("POST", A + ":records", actions.list_records, "List recordings", "Record", body="object",
           lookup=_VA),
     Route("GET", A + ":records", actions.list_records, "List recordings (deprecated GET)", "Record",
           lookup=_VA),
-    Route("POST", A + ":startPush", actions.start_push, "Start pushing", "Push", body="object", lookup=_VA),
-    Route("POST", A + ":stopPush", actions.stop_push, "Stop pushing", "Push", body="object", lookup=_VA),
+    Route("POST", A + ":startPush", actions.start_push, "Start pushing", "Push", body="object", lookup=_VA, exclusive=True),
+    Route("POST", A + ":stopPush", actions.stop_push, "Stop pushing", "Push", body="object", lookup=_VA, exclusive=True),
     Route("POST", A + ":pushes", actions.list_pushes, "List pushes", "Push", body="object", lookup=_VA),
     Route("GET", A + ":pushes", actions.list_pushes, "List pushes (deprecated GET)", "Push", lookup=_VA),
 
@@ -112,13 +113,13 @@ ROUTES: list[Route] = [
     Route("GET", A + "/outputProfiles", output_profiles.list_profiles, "List output profiles", "OutputProfile",
           lookup=_VA),
     Route("POST", A + "/outputProfiles", output_profiles.post_profiles, "Create output profiles",
-          "OutputProfile", body="array", lookup=_VA, batch=True),
+          "OutputProfile", body="array", lookup=_VA, batch=True, exclusive=True),
     Route("GET", A + "/outputProfiles/{profile}", output_profiles.get_profile, "Get an output profile",
           "OutputProfile", lookup=_VA),
     Route("PATCH", A + "/outputProfiles/{profile}", output_profiles.patch_profile,
-          "Replace an output profile (re-creates the app)", "OutputProfile", body="object", lookup=_VA),
+          "Replace an output profile (re-creates the app)", "OutputProfile", body="object", lookup=_VA, exclusive=True),
     Route("DELETE", A + "/outputProfiles/{profile}", output_profiles.delete_profile, "Delete an output profile",
-          "OutputProfile", lookup=_VA),
+          "OutputProfile", lookup=_VA, exclusive=True),
 
     # streams: actions first, so `:action` is routed before a stream name containing ':'
     Route("POST", S + ":hlsDumps", actions.hls_dumps, "List HLS dumps", "HLSDump", body="object",
@@ -171,7 +172,7 @@ ROUTES: list[Route] = [
     Route("GET", "/v1/stats/current/vhosts/{vhost}/apps/{stats_app}", stats.app_stats,
           "Application statistics", "Statistics", lookup=_VA),
     Route("GET", "/v1/stats/current/vhosts/{vhost}/apps/{stats_app}/streams/{stream}", stats.stream_stats,
-          "Stream statistics", "Statistics", lookup=_VA),
+          "Stream statistics", "Statistics", lookup=_VAS),
 
     # the API server's own certificate
     Route("POST", "/v1/managers/api:reloadCertificate", certs.reload_api, "Reload the API server certificate",

@@ -4,9 +4,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ome.api.context import Ctx, find_input_stream
+from ome.api.context import Ctx
 from ome.api.envelope import Reply, ok
-from ome.api.errors import HttpError
 from ome.api.jsonfmt import format_time
 
 CONNECTION_KINDS = ("file", "hlsv3", "llhls", "ovt", "push", "srt", "thumbnail", "webrtc")
@@ -52,13 +51,8 @@ async def app_stats(ctx: Ctx) -> Reply:
 
 
 async def stream_stats(ctx: Ctx) -> Reply:
-    app = ctx.app
-    assert app is not None
-    name = ctx.params["stream"]
-    stream = find_input_stream(app, name)
-    if stream is None:
-        raise HttpError(404, f"Could not find the stream: [{app.vhost.name}/{app.key}/{name}]")
-    return ok(metrics_json(stream.created_time, stream))
+    assert ctx.stream is not None
+    return ok(metrics_json(ctx.stream.created_time, ctx.stream))
 
 
 async def internals(ctx: Ctx) -> Reply:
