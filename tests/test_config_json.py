@@ -310,3 +310,16 @@ def test_full_app_sections_from_json():
     assert app.transcode_webhook.timeout == 1500 and app.transcode_webhook.use_local_profiles_on_connection_failure
     assert app.event_generator.path == "e.xml" and app.decodes.video.hardware_acceleration is True
     assert app.decodes.h264_has_bframes == 16
+
+
+def test_model_owns_its_source_and_is_set_means_written():
+    body = {"name": "a", "type": "live", "providers": {"mpegts": {}},
+            "outputProfiles": {"outputProfile": [{"name": "p", "outputStreamName": "o",
+                                                  "encodes": {"videos": [{"bypass": True}]}}]}}
+    app = parse_application_json(body)
+    body["providers"]["rtmp"] = {}                     # the caller's later edits do not leak in
+    assert app.source_json["providers"] == {"mpegts": {}}
+    mpegts = app.providers.mpegts
+    assert mpegts.packet_silence_timeout_ms == 1500 and not mpegts.is_set("packet_silence_timeout_ms")
+    video = app.output_profiles.output_profile[0].encodes.videos[0]
+    assert video.name == "video_0" and not video.is_set("name") and video.is_set("bypass")

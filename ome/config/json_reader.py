@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import ConfigError
-from .spec import Ctx, build
+from .spec import Ctx, build, to_plain
 
 
 def parse_virtual_host_json(obj: Any) -> "VirtualHostConfig":  # noqa: F821
@@ -18,7 +18,7 @@ def parse_virtual_host_json(obj: Any) -> "VirtualHostConfig":  # noqa: F821
 
     if not isinstance(obj, dict):
         raise ConfigError("virtualHost must be an object")
-    return build(VirtualHostConfig, obj, "virtualHost", True, Ctx(xml=False))
+    return build(VirtualHostConfig, to_plain(obj), "virtualHost", True, Ctx(xml=False))
 
 
 def parse_application_json(obj: Any) -> "ApplicationConfig":  # noqa: F821
@@ -27,4 +27,4 @@ def parse_application_json(obj: Any) -> "ApplicationConfig":  # noqa: F821
 
     if not isinstance(obj, dict):
         raise ConfigError("application must be an object")
-    return build(ApplicationConfig, obj, "application", True, Ctx(xml=False))
+    return build(ApplicationConfig, to_plain(obj), "application", True, Ctx(xml=False))

@@ -144,7 +144,7 @@ class VideoEncode(ConfigModel):
         if kind not in ("frame", "time"):
             raise Invalid(f"Invalid KeyFrameIntervalType: {self.key_frame_interval_type} (frame, time)",
                           "key_frame_interval_type")
-        self.key_frame_interval_type = kind
+        self._fill("key_frame_interval_type", kind)
         if self.is_set("key_frame_interval"):
             if kind == "frame" and not 0 <= self.key_frame_interval <= 600:
                 raise Invalid("KeyFrameInterval must be between 0 and 600 frames", "key_frame_interval")
@@ -190,7 +190,7 @@ class Encodes(ConfigModel):
         for prefix, encodes in (("video", self.videos), ("audio", self.audios), ("image", self.images)):
             for index, encode in enumerate(encodes):
                 if not encode.is_set("name"):
-                    encode.name = f"{prefix}_{index}"
+                    encode._fill("name", f"{prefix}_{index}")
 
     def names(self) -> set[str]:
         return {e.name for e in (*self.videos, *self.audios, *self.images)}
@@ -300,10 +300,8 @@ class OutputProfiles(ConfigModel):
             warn(self.source_loc, "<HardwareAcceleration> is deprecated: use <HWAccels>; "
                                   "hardware decoding and encoding are turned on")
             if self.hwaccels is None:
-                self.hwaccels = HwAccels()
-            if self.hwaccels.decoder is None:
-                self.hwaccels.decoder = HwAccel()
-            if self.hwaccels.encoder is None:
-                self.hwaccels.encoder = HwAccel()
-            self.hwaccels.decoder.enable = True
-            self.hwaccels.encoder.enable = True
+                self._fill("hwaccels", HwAccels())
+            for part in ("decoder", "encoder"):
+                if getattr(self.hwaccels, part) is None:
+                    self.hwaccels._fill(part, HwAccel())
+                getattr(self.hwaccels, part)._fill("enable", True)

@@ -30,10 +30,10 @@ class ProviderBase(ConfigModel):
             if mode is None:
                 raise Invalid(f"Invalid TimestampMode value: {self.timestamp_mode} "
                               "(expected: ZeroBased, Original)", "timestamp_mode")
-            self.timestamp_mode = mode
+            self._fill("timestamp_mode", mode)
         elif self.use_incoming_timestamp:
             warn(self.source_loc, "<UseIncomingTimestamp> is deprecated: use <TimestampMode>Original</TimestampMode>")
-            self.timestamp_mode = "Original"
+            self._fill("timestamp_mode", "Original")
         if self.is_set("packet_silence_timeout_ms") and not self._silence_timeout_supported:
             raise Invalid(f"PacketSilenceTimeoutMs is not supported for this provider type: {self._xml_name}",
                           "packet_silence_timeout_ms")
@@ -142,7 +142,7 @@ class MpegtsProvider(ProviderBase):
     def finalize(self, ctx: Ctx) -> None:
         super().finalize(ctx)
         if self.packet_silence_timeout_ms == 0:
-            self.packet_silence_timeout_ms = 1500
+            self._fill("packet_silence_timeout_ms", 1500)
 
 
 class Providers(ConfigModel):

@@ -54,7 +54,7 @@ class Dump(ConfigModel):
     def finalize(self, ctx: Ctx) -> None:
         if not self.id:
             alphabet = string.ascii_letters + string.digits
-            self.id = "".join(secrets.choice(alphabet) for _ in range(8))
+            self._fill("id", "".join(secrets.choice(alphabet) for _ in range(8)))
 
 
 class CacheControl(ConfigModel):
@@ -158,4 +158,4 @@ class Publishers(ConfigModel):
             if legacy is not None:
                 warn(legacy.source_loc, f"<{xml}> is deprecated: use <Push> (Push is turned on)")
                 if self.push is None:
-                    self.push = legacy
+                    self._fill("push", legacy)

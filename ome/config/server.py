@@ -61,7 +61,7 @@ class Storage(ConfigModel):
 
     def finalize(self, ctx: Ctx) -> None:
         if not self.is_set("path") and self._base:
-            self.path = os.path.join(self._base, "api_data")
+            self._fill("path", os.path.join(self._base, "api_data"))
 
 
 class ManagersApi(ConfigModel):

@@ -181,7 +181,12 @@ class ConfigModel(BaseModel):
         return self._loc
 
     def is_set(self, name: str) -> bool:
+        """True when the element was written in the source (not a default or a computed value)."""
         return name in self.model_fields_set
+
+    def _fill(self, name: str, value: Any) -> None:
+        """Set a computed value without marking the field as written (`is_set` stays False)."""
+        self.__dict__[name] = value
 
     def finalize(self, ctx: "Ctx") -> None:
         """Validators and computed values; raise Invalid with OME's text."""
