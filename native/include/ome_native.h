@@ -51,7 +51,8 @@ int omn_format_double(double v, char *buf, size_t cap);
 /*
  * Conventions of this section (cmaf_*.c, mp4box.c, id3.c, emsg.c,
  * llhls_packager.c, buf.c):
- *  - Every writer APPENDS to a caller-owned omn_buf. A zeroed omn_buf is a
+ *  - Every writer APPENDS to a caller-owned omn_buf, its first argument
+ *    (after the object for omn_llhls_*). A zeroed omn_buf is a
  *    valid empty buffer; the caller releases its bytes with omn_buf_free.
  *    A failed writer leaves the buffer as it was before the call.
  *  - Status codes are enum omn_cmaf_status: 0 = OK, negative = error.
@@ -120,9 +121,9 @@ int omn_codecs_string(int codec, const uint8_t *cfg, size_t len, char *out, size
  * avcC from Annex B H.264 (first SPS + all distinct PPS found), hvcC from
  * Annex B H.265 (VPS/SPS/PPS), AudioSpecificConfig (2 bytes) from an ADTS
  * header. 0 or OMN_CMAF_ECONFIG when the parameter sets are missing/bad. */
-int omn_avcc_from_annexb(const uint8_t *data, size_t len, omn_buf *out);
-int omn_hvcc_from_annexb(const uint8_t *data, size_t len, omn_buf *out);
-int omn_asc_from_adts(const uint8_t *data, size_t len, omn_buf *out);
+int omn_avcc_from_annexb(omn_buf *out, const uint8_t *data, size_t len);
+int omn_hvcc_from_annexb(omn_buf *out, const uint8_t *data, size_t len);
+int omn_asc_from_adts(omn_buf *out, const uint8_t *data, size_t len);
 
 /* Init segment (ftyp + moov, one track, track_ID 1, reference §3.1-3.2)
  * for the codec configuration, appended to out. flags: OMN_CMAF_INIT_*. */

@@ -193,7 +193,7 @@ int omn_adts_payload(const uint8_t *p, size_t n, size_t *off, size_t *len)
     return OMN_CMAF_OK;
 }
 
-int omn_asc_from_adts(const uint8_t *data, size_t len, omn_buf *out)
+int omn_asc_from_adts(omn_buf *out, const uint8_t *data, size_t len)
 {
     size_t hdr, flen;
     if (adts_header(data, len, &hdr, &flen)) return OMN_CMAF_ECONFIG;

@@ -469,7 +469,7 @@ int omn_nal_to_len4(omn_buf *out, const uint8_t *p, size_t n, int format, uint32
     return omn_w_done(&w);
 }
 
-int omn_avcc_from_annexb(const uint8_t *data, size_t len, omn_buf *out)
+int omn_avcc_from_annexb(omn_buf *out, const uint8_t *data, size_t len)
 {
     const uint8_t *nal, *sps = NULL, *pps[32];
     size_t nlen, sps_len = 0, pps_len[32], npps = 0, pos = 0;
@@ -504,7 +504,7 @@ int omn_avcc_from_annexb(const uint8_t *data, size_t len, omn_buf *out)
     return omn_w_done(&w);
 }
 
-int omn_hvcc_from_annexb(const uint8_t *data, size_t len, omn_buf *out)
+int omn_hvcc_from_annexb(omn_buf *out, const uint8_t *data, size_t len)
 {
     const uint8_t *nal, *ps[3] = { NULL, NULL, NULL };
     size_t nlen, ps_len[3] = { 0, 0, 0 }, pos = 0;

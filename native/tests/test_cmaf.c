@@ -38,10 +38,10 @@ static void test_avc(void)
     uint8_t ab[256];
     size_t an = make_annexb_ps(ab, ps, 5);
     omn_buf out = {0};
-    CHECK(omn_avcc_from_annexb(ab, an, &out) == 0);
+    CHECK(omn_avcc_from_annexb(&out, ab, an) == 0);
     n = make_avcc(rec, SPS_1080P_HIGH, PPS_1080P_HIGH, 4);
     CHECK(out.len == n && memcmp(out.data, rec, n) == 0);   /* duplicate PPS dropped */
-    CHECK(omn_avcc_from_annexb(ab, 10, &out) == OMN_CMAF_ECONFIG);
+    CHECK(omn_avcc_from_annexb(&out, ab, 10) == OMN_CMAF_ECONFIG);
     omn_buf_free(&out);
 }
 
@@ -51,7 +51,7 @@ static size_t make_hvcc(uint8_t *rec, omn_buf *tmp)
     uint8_t ab[256];
     size_t an = make_annexb_ps(ab, ps, 3);
     tmp->len = 0;
-    CHECK(omn_hvcc_from_annexb(ab, an, tmp) == 0);
+    CHECK(omn_hvcc_from_annexb(tmp, ab, an) == 0);
     memcpy(rec, tmp->data, tmp->len);
     return tmp->len;
 }
@@ -105,9 +105,9 @@ static void test_audio_configs(void)
     /* ADTS header -> ASC */
     static const uint8_t adts[] = { 0xFF, 0xF1, 0x4C, 0x80, 0x01, 0x3F, 0xFC };  /* LC 48k 2ch */
     omn_buf asc = {0};
-    CHECK(omn_asc_from_adts(adts, sizeof adts, &asc) == 0);
+    CHECK(omn_asc_from_adts(&asc, adts, sizeof adts) == 0);
     CHECK(asc.len == 2 && asc.data[0] == 0x11 && asc.data[1] == 0x90);
-    CHECK(omn_asc_from_adts(adts, 6, &asc) == OMN_CMAF_ECONFIG && asc.len == 2);
+    CHECK(omn_asc_from_adts(&asc, adts, 6) == OMN_CMAF_ECONFIG && asc.len == 2);
     omn_buf_free(&asc);
 
     /* OpusHead: stereo, pre-skip 312, 48 kHz */
