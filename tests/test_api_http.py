@@ -174,3 +174,23 @@ async def test_unexpected_exception_is_500_without_internals(api):
     assert r.status == 500
     assert r.text == '{"message":"[HTTP] Internal Server Error (500)","statusCode":500}'
     assert (await api.get("/v1/version")).status == 200
+
+
+async def test_expect_100_continue_is_answered(api):
+    import time
+
+    body = b'[{"name":"big"}' + b" " * 4096 + b"]"
+    started = time.monotonic()
+    async with api.session.post(api.base + "/v1/vhosts", data=body, headers=AUTH, expect100=True) as r:
+        assert r.status == 200
+    assert time.monotonic() - started < 0.9
+
+
+async def test_concurrent_writes_are_serialized(api):
+    import asyncio
+
+    await api.post("/v1/vhosts", [{"name": "w"}])
+    replies = await asyncio.gather(*(api.post("/v1/vhosts/w/apps", [{"name": "same", "type": "live"}])
+                                     for _ in range(15)))
+    assert sorted(r.status for r in replies) == [200] + [409] * 14
+    assert (await api.get("/v1/vhosts/w/apps")).json["response"] == ["same"]

@@ -170,3 +170,11 @@ async def test_tls_port_serves_the_api_and_reloads(tmp_path):
                 assert r.status == 200   # the old certificate stays in use
     finally:
         await server.stop()
+
+
+def test_listen_hosts():
+    from ome.api.server import listen_hosts
+
+    assert listen_hosts(["*"]) == ["0.0.0.0"]
+    assert listen_hosts(["*", "::", "*"]) == ["0.0.0.0", "::"]
+    assert listen_hosts(["127.0.0.1", "[::1]"]) == ["127.0.0.1", "::1"]

@@ -268,3 +268,13 @@ async def test_app_names_with_colon_are_unreachable(api):
     await api.post(V + "/w/apps", [{"name": "a:b", "type": "live"}])
     assert (await api.get(V + "/w/apps")).json["response"] == ["a:b"]
     assert (await api.get(V + "/w/apps/a:b")).message == "[HTTP] Controller not found (404)"
+
+
+async def test_dynamic_flag_shows_template_created_apps(api):
+    await api.post(V, [{"name": "edge", "applications": [{"name": "*", "type": "live"}]}])
+    registry = api.server.registry
+    vhost = registry.vhost("edge")
+    await registry.create_app(vhost, vhost.template, name="pulled", dynamic=True)
+    assert (await api.get(V + "/edge/apps")).json["response"] == ["pulled"]
+    assert (await api.get(V + "/edge/apps/pulled")).json["response"] == {"dynamic": True, "name": "pulled",
+                                                                          "type": "live"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ome.api.configs import app_json, app_source, fill_app_defaults, parse_app
+from ome.api.configs import app_config_json, app_json, fill_app_defaults, parse_app
 from ome.api.context import Ctx
 from ome.api.envelope import Batch, Reply, ok
 from ome.api.errors import ApiError, HttpError, internal_error
@@ -47,7 +47,7 @@ async def post_apps(ctx: Ctx) -> Reply:
                 if vhost.apps.get(app.name) is app:
                     await registry.delete_app(app)
 
-            source = app_source(app.config)
+            source = app_config_json(app)
             await persist(ctx.server, lambda store, n=app.name, s=source: store.put_app(vhost.name, n, s), undo)
             batch.success(app_json(app))
         except ApiError as exc:
@@ -69,7 +69,7 @@ async def patch_app(ctx: Ctx) -> Reply:
         if key in body:
             raise HttpError(400, f"Cannot change [{key}] using this API")
 
-    merged = app_source(app.config)
+    merged = app_config_json(app)
     merge_json(body, merged)
     config = parse_app(merged)
 
@@ -81,7 +81,7 @@ async def patch_app(ctx: Ctx) -> Reply:
         if vhost.apps.get(new_app.name) is new_app:
             await registry.recreate_app(new_app, old_config)
 
-    source = app_source(new_app.config)
+    source = app_config_json(new_app)
     await persist(ctx.server, lambda store: store.put_app(vhost.name, new_app.name, source), undo)
     return ok(app_json(new_app))
 

@@ -68,9 +68,17 @@ def app_source(config: Any) -> dict[str, Any]:
     return {}
 
 
-def app_json(app: "Application") -> dict[str, Any]:
-    """GET …/apps/{a}: the source JSON plus `dynamic`."""
+def app_config_json(app: "Application") -> dict[str, Any]:
+    """An app's config JSON (GET minus `dynamic`); an app made from the `*` template shows its own name."""
     body = app_source(app.config)
+    if "name" in body:
+        body["name"] = app.name
+    return body
+
+
+def app_json(app: "Application") -> dict[str, Any]:
+    """GET …/apps/{a}: the config JSON plus `dynamic`."""
+    body = app_config_json(app)
     body["dynamic"] = bool(app.dynamic)
     return body
 

@@ -107,6 +107,9 @@ class Pipeline:
         length = request.content_length
         if length is not None and length > self.max_body:
             raise StatusOnly(413)
+        if request.headers.get("Expect", "").lower() == "100-continue" and request.version >= (1, 1):
+            # curl sends this for bodies over 1 KiB and would otherwise wait a second for it.
+            await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         data = bytearray()
         async for chunk in request.content.iter_any():
             data += chunk

@@ -9,7 +9,7 @@ import copy
 import logging
 from typing import Any
 
-from ome.api.configs import app_source, find_profile, output_profiles_of, parse_app, profile_name
+from ome.api.configs import app_config_json, find_profile, output_profiles_of, parse_app, profile_name
 from ome.api.context import Ctx
 from ome.api.envelope import Batch, Reply, ok
 from ome.api.errors import ConfigFailure, HttpError
@@ -32,14 +32,14 @@ def _not_found(ctx: Ctx, name: str) -> HttpError:
 
 async def list_profiles(ctx: Ctx) -> Reply:
     assert ctx.app is not None
-    source = app_source(ctx.app.config)
+    source = app_config_json(ctx.app)
     return ok([profile_name(p) for p in output_profiles_of(source)])
 
 
 async def get_profile(ctx: Ctx) -> Reply:
     assert ctx.app is not None
     name = ctx.params["profile"]
-    source = app_source(ctx.app.config)
+    source = app_config_json(ctx.app)
     index = find_profile(source, name)
     if index < 0:
         raise _not_found(ctx, name)
@@ -73,7 +73,7 @@ async def post_profiles(ctx: Ctx) -> Reply:
     if not isinstance(ctx.body, list):
         raise HttpError(400, "Request body must be an array")
 
-    source = app_source(app.config)
+    source = app_config_json(app)
     profiles = output_profiles_of(source)
     results: list[tuple[str, HttpError | None]] = []
     for item in ctx.body:
@@ -94,7 +94,7 @@ async def post_profiles(ctx: Ctx) -> Reply:
         return batch.reply()
 
     new_app = await _apply(ctx, source)
-    new_source = app_source(new_app.config)
+    new_source = app_config_json(new_app)
     for name, error in results:
         if error is not None:
             batch.failure(error)
@@ -115,7 +115,7 @@ async def patch_profile(ctx: Ctx) -> Reply:
     if not isinstance(body, dict):
         raise HttpError(400, "Request body must be an object")
     name = ctx.params["profile"]
-    source = app_source(app.config)
+    source = app_config_json(app)
     index = find_profile(source, name)
     if index < 0:
         raise _not_found(ctx, name)
@@ -128,7 +128,7 @@ async def patch_profile(ctx: Ctx) -> Reply:
 
     new_app = await _apply(ctx, source, must_have=name,
                            missing=HttpError(500, "Output profile is modified, but not found"))
-    new_source = app_source(new_app.config)
+    new_source = app_config_json(new_app)
     return ok(output_profiles_of(new_source)[find_profile(new_source, name)])
 
 
@@ -137,7 +137,7 @@ async def delete_profile(ctx: Ctx) -> Reply:
     assert app is not None and vhost is not None
     read_only_check(vhost)
     name = ctx.params["profile"]
-    source = app_source(app.config)
+    source = app_config_json(app)
     index = find_profile(source, name)
     if index < 0:
         raise _not_found(ctx, name)
@@ -170,11 +170,11 @@ async def _apply(ctx: Ctx, source: dict[str, Any], must_have: str | None = None,
         if vhost.apps.get(new_app.name) is new_app:
             await registry.recreate_app(new_app, old_config)
 
-    if must_have is not None and find_profile(app_source(new_app.config), must_have) < 0:
+    if must_have is not None and find_profile(app_config_json(new_app), must_have) < 0:
         await undo()
         assert missing is not None
         raise missing
-    stored = app_source(new_app.config)
+    stored = app_config_json(new_app)
     await persist(ctx.server, lambda store: store.put_app(vhost.name, new_app.name, stored), undo)
     ctx.app = new_app
     return new_app

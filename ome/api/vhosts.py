@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ome.api.configs import app_source, parse_vhost, vhost_json
+from ome.api.configs import app_config_json, app_source, parse_vhost, vhost_json
 from ome.api.context import Ctx
 from ome.api.envelope import Batch, Reply, ok
 from ome.api.errors import ApiError, HttpError, internal_error
@@ -66,7 +66,7 @@ async def _create_vhost(ctx: Ctx, item: Any) -> dict[str, Any]:
         raise
 
     body = vhost_json(vhost)
-    stored_apps = [(app.name, app_source(app.config)) for app in vhost.apps.values()]
+    stored_apps = [(app.name, app_config_json(app)) for app in vhost.apps.values()]
     template_json = app_source(template) if template is not None else None
     await persist(ctx.server, lambda store: store.put_vhost(name, body, template_json, stored_apps), undo)
     return body
