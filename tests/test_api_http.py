@@ -194,3 +194,20 @@ async def test_concurrent_writes_are_serialized(api):
                                      for _ in range(15)))
     assert sorted(r.status for r in replies) == [200] + [409] * 14
     assert (await api.get("/v1/vhosts/w/apps")).json["response"] == ["same"]
+
+
+async def test_unparseable_requests_get_a_json_400_and_the_server_lives(api):
+    import asyncio
+
+    for raw in (b"GET /v1/vhosts/\xff HTTP/1.1\r\nHost: x\r\n\r\n", b"\x16\x03\x01garbage\r\n\r\n",
+                b"GET /v1/vhosts HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n"):
+        reader, writer = await asyncio.open_connection("127.0.0.1", api.port)
+        writer.write(raw)
+        await writer.drain()
+        data = await asyncio.wait_for(reader.read(), 5)
+        writer.close()
+        head, _, body = data.partition(b"\r\n\r\n")
+        assert head.split(b"\r\n")[0].endswith(b"400 Bad Request"), data
+        assert b"Server: OvenMediaEngine" in head
+        assert body == b'{"message":"Bad Request","statusCode":400}'
+    assert (await api.get("/v1/version")).status == 200

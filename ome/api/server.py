@@ -14,10 +14,13 @@ import time
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
 
+from ome.api import jsonfmt
 from ome.api.auth import Authenticator
 from ome.api.cors import CorsPolicy
-from ome.api.http import Pipeline
+from ome.api.envelope import envelope, phrase
+from ome.api.http import JSON_CONTENT_TYPE, Pipeline
 from ome.errors import StartupError
 
 log = logging.getLogger(__name__)
@@ -30,6 +33,26 @@ def listen_hosts(ips: list[str]) -> list[str]:
         if host not in hosts:
             hosts.append(host)
     return hosts
+
+
+class _RequestHandler(RequestHandler):
+    """Requests aiohttp cannot even parse (bad request line, invalid characters in the path, ...)
+    get an OME-style JSON envelope instead of aiohttp's text page, and no traceback in the log."""
+
+    def handle_error(self, request: web.BaseRequest, status: int = 500, exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        log.debug("unparseable API request from %s: %s", request.remote, exc)
+        if request.writer.output_size > 0:
+            raise ConnectionError("response already started")
+        response = web.Response(status=status, reason=phrase(status), body=jsonfmt.dumps_bytes(envelope(status)),
+                                headers={"Server": "OvenMediaEngine", "Content-Type": JSON_CONTENT_TYPE})
+        response.force_close()
+        return response
+
+
+class _LowLevelServer(web.Server):
+    def __call__(self) -> RequestHandler:
+        return _RequestHandler(self, loop=self._loop, **self._kwargs)
 
 
 class ApiServer:
@@ -105,7 +128,7 @@ class ApiServer:
             except (OSError, ssl.SSLError) as exc:
                 raise StartupError(f"API Server: could not load the TLS certificate: {exc}") from None
 
-        self._runner = web.ServerRunner(web.Server(pipeline.handle), access_log=None,
+        self._runner = web.ServerRunner(_LowLevelServer(pipeline.handle), access_log=None,
                                         handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
         hosts = listen_hosts(list(getattr(self.server.config, "ip", None) or []))
