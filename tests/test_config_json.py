@@ -323,3 +323,48 @@ def test_model_owns_its_source_and_is_set_means_written():
     assert mpegts.packet_silence_timeout_ms == 1500 and not mpegts.is_set("packet_silence_timeout_ms")
     video = app.output_profiles.output_profile[0].encodes.videos[0]
     assert video.name == "video_0" and not video.is_set("name") and video.is_set("bypass")
+
+
+VHOST_XML = """
+<VirtualHost><Name>v</Name><Distribution>d</Distribution>
+  <Host><Names><Name>*</Name><Name>a.example.com</Name></Names>
+    <TLS><CertPath>a.crt</CertPath><KeyPath>a.key</KeyPath></TLS></Host>
+  <SignedPolicy><PolicyQueryKeyName>policy</PolicyQueryKeyName><SignatureQueryKeyName>signature</SignatureQueryKeyName>
+    <SecretKey>k</SecretKey><Enables><Providers>rtmp</Providers><Publishers>webrtc,llhls</Publishers></Enables></SignedPolicy>
+  <Origins><Properties><RetryCount>3</RetryCount></Properties>
+    <Origin><Location>/app/</Location><Pass><Scheme>ovt</Scheme><Urls><Url>h:9000/app/</Url></Urls>
+      <ForwardQueryParams>false</ForwardQueryParams></Pass><Persistent>true</Persistent></Origin></Origins>
+  <OriginMapStore><RedisServer><Host>r:6379</Host><Auth>x</Auth></RedisServer><OriginHostName>o</OriginHostName></OriginMapStore>
+</VirtualHost>
+"""
+
+VHOST_JSON = {
+    "name": "v", "distribution": "d",
+    "host": {"names": ["*", "a.example.com"], "tls": {"certPath": "a.crt", "keyPath": "a.key"}},
+    "signedPolicy": {"policyQueryKeyName": "policy", "signatureQueryKeyName": "signature", "secretKey": "k",
+                     "enables": {"providers": "rtmp", "publishers": "webrtc,llhls"}},
+    "origins": {"properties": {"retryCount": 3},
+                "origin": [{"location": "/app/", "pass": {"scheme": "ovt", "urls": {"url": ["h:9000/app/"]},
+                                                          "forwardQueryParams": False}, "persistent": True}]},
+    "originMapStore": {"redisServer": {"host": "r:6379", "auth": "x"}, "originHostName": "o"},
+}
+
+
+def test_worked_example_vhost_xml_and_json(tmp_path):
+    (tmp_path / "Server.xml").write_text(
+        '<Server version="8"><Type>origin</Type><IP>*</IP><Bind/><VirtualHosts>'
+        f"{VHOST_XML}</VirtualHosts></Server>")
+    xml_vhost = load_server_config(tmp_path).virtual_hosts[0]
+    json_vhost = parse_virtual_host_json(copy.deepcopy(VHOST_JSON))
+    assert xml_vhost.source_json == stringify(VHOST_JSON)
+    assert json_vhost.source_json == VHOST_JSON
+    # TLS paths: as written in JSON; resolved against the file's directory from XML.
+    assert json_vhost.host.tls.cert_path == "a.crt"
+    assert xml_vhost.host.tls.cert_path == str(tmp_path / "a.crt")
+    origin = json_vhost.origins.origin[0]
+    assert origin.pass_.forward_query_params is False and origin.persistent is True
+    assert json_vhost.origins.properties.retry_count == 3
+    assert json_vhost.origins.properties.no_input_failover_timeout == 3000
+    xml_dump, json_dump = xml_vhost.model_dump(), json_vhost.model_dump()
+    xml_dump["host"]["tls"] = json_dump["host"]["tls"] = None
+    assert xml_dump == json_dump
