@@ -55,10 +55,8 @@ class Ctx:
     def request_url(self) -> str:
         """The full API request URL, as OME prints it in a few error texts."""
         request = self.request
-        scheme = "https" if request.transport is not None and \
-            request.transport.get_extra_info("sslcontext") is not None else "http"
         host = request.headers.get("Host", "")
-        return f"{scheme}://{host}{request.raw_path}"
+        return f"{request.scheme}://{host}{request.raw_path}"
 
 
 def is_input_stream(stream: "Stream") -> bool:
