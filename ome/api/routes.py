@@ -84,7 +84,8 @@ ROUTES: list[Route] = [
     Route("POST", VA + ":reloadCertificate", certs.reload_vhost, "Reload a vhost certificate", "Certificate",
           lookup=("vhost",)),
     Route("GET", V, vhosts.get_vhost, "Get a virtual host", "VirtualHost", lookup=("vhost",)),
-    Route("DELETE", V, vhosts.delete_vhost, "Delete a virtual host", "VirtualHost", lookup=("vhost",), exclusive=True),
+    Route("DELETE", V, vhosts.delete_vhost, "Delete a virtual host", "VirtualHost",
+          lookup=("vhost",), exclusive=True),
 
     # applications
     Route("GET", V + "/apps", apps.list_apps, "List applications", "Application", lookup=("vhost",)),
@@ -104,8 +105,10 @@ ROUTES: list[Route] = [
           lookup=_VA),
     Route("GET", A + ":records", actions.list_records, "List recordings (deprecated GET)", "Record",
           lookup=_VA),
-    Route("POST", A + ":startPush", actions.start_push, "Start pushing", "Push", body="object", lookup=_VA, exclusive=True),
-    Route("POST", A + ":stopPush", actions.stop_push, "Stop pushing", "Push", body="object", lookup=_VA, exclusive=True),
+    Route("POST", A + ":startPush", actions.start_push, "Start pushing", "Push", body="object",
+          lookup=_VA, exclusive=True),
+    Route("POST", A + ":stopPush", actions.stop_push, "Stop pushing", "Push", body="object",
+          lookup=_VA, exclusive=True),
     Route("POST", A + ":pushes", actions.list_pushes, "List pushes", "Push", body="object", lookup=_VA),
     Route("GET", A + ":pushes", actions.list_pushes, "List pushes (deprecated GET)", "Push", lookup=_VA),
 
@@ -117,7 +120,8 @@ ROUTES: list[Route] = [
     Route("GET", A + "/outputProfiles/{profile}", output_profiles.get_profile, "Get an output profile",
           "OutputProfile", lookup=_VA),
     Route("PATCH", A + "/outputProfiles/{profile}", output_profiles.patch_profile,
-          "Replace an output profile (re-creates the app)", "OutputProfile", body="object", lookup=_VA, exclusive=True),
+          "Replace an output profile (re-creates the app)", "OutputProfile", body="object",
+          lookup=_VA, exclusive=True),
     Route("DELETE", A + "/outputProfiles/{profile}", output_profiles.delete_profile, "Delete an output profile",
           "OutputProfile", lookup=_VA, exclusive=True),
 
