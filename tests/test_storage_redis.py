@@ -368,3 +368,12 @@ async def test_seq_continues_after_reopen(tmp_path, redis_server, raw):
     await s.put_app("v", "b", {"name": "b"})
     await s.close()
     assert json.loads(await raw.hget("t:apps:v", "b"))["seq"] == 2
+
+
+@pytest.mark.parametrize("key,value", [("t:vhosts", "a string, not a hash"), ("t:seq", "not a number")])
+async def test_unusable_data_is_a_startup_error_at_once(tmp_path, redis_server, raw, key, value):
+    await raw.set(key, value)
+    t0 = time.monotonic()
+    with pytest.raises(StartupError, match="cannot be used"):
+        await open_store(make_config(tmp_path, url=redis_server.url, prefix="t"), startup_timeout=10)
+    assert time.monotonic() - t0 < 2

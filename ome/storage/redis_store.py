@@ -28,7 +28,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import ReadOnlyError, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ome.errors import StartupError
@@ -128,6 +128,12 @@ class RedisStore(Store):
             except StartupError:
                 await _close_client(client)
                 raise
+            except (ResponseError, ValueError) as exc:
+                await _close_client(client)
+                if not isinstance(exc, ReadOnlyError):    # a replica may be promoted: retry that one
+                    raise StartupError(f"The API storage ({self.description}) cannot be used: "
+                                       f"{type(exc).__name__}: {exc}") from None
+                last_error = exc
             except (RedisError, *_CONNECTION_ERRORS) as exc:
                 last_error = exc
                 await _close_client(client)
