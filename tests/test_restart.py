@@ -290,3 +290,18 @@ def dump_redis(redis: RedisServer) -> dict:
         return out
     finally:
         client.close()
+
+
+def test_failed_start_leaves_no_redis_behind(tmp_path):
+    import socket
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        ome = Ome(tmp_path, "<Path>api_data</Path>")
+        (ome.conf / "Server.xml").write_text((ome.conf / "Server.xml").read_text().replace(
+            f"<Port>{ome.port}</Port>", f"<Port>{busy.getsockname()[1]}</Port>"))
+        proc = OmeProcess(ome.conf).start()
+        assert proc.proc.wait(40) == 1
+    log = proc.log()
+    assert "embedded redis-server stopped (status 0)" in log, log
+    assert not (ome.conf / "api_data" / "redis.pid").exists()
