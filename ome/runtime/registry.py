@@ -12,8 +12,9 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-if TYPE_CHECKING:  # the config models are only needed for annotations
+if TYPE_CHECKING:  # only needed for annotations
     from ome.config import ApplicationConfig, VirtualHostConfig
+    from ome.media import Packet, StreamSink, Track
 
 log = logging.getLogger(__name__)
 
@@ -48,22 +49,64 @@ class AppModule(Protocol):
     async def on_app_deleted(self, app: "Application") -> None: ...
 
 
+class StreamModule(Protocol):
+    """A publisher (or the transcoder) that wants to know about streams.
+
+    The registry calls on_stream_created for every input stream and every
+    output stream (outputs after their input), and on_stream_deleted in the
+    reverse order. Modules attach sinks to the streams they serve.
+    """
+
+    name: str
+
+    def on_stream_created(self, stream: "Stream") -> None: ...
+
+    def on_stream_deleted(self, stream: "Stream") -> None: ...
+
+
 @dataclass(eq=False)
 class Stream:
-    """An input stream of an application. Media issues extend what it carries."""
+    """A stream of an application: an input (from a provider) or an output
+    (built from an OutputProfile, linked to its input by `origin`)."""
 
     app: "Application"
     name: str
-    source_type: str                      # OME's sourceType: "Rtmp", "SRT", ...
+    source_type: str                      # OME's sourceType: "Rtmp", "SRT", "Transcoder", ...
     source_url: str | None = None
     created_time: float = field(default_factory=time.time)
+    origin: "Stream | None" = None        # set on output streams
     outputs: dict[str, "Stream"] = field(default_factory=dict)
+    tracks: dict[int, "Track"] = field(default_factory=dict)
+    sinks: list["StreamSink"] = field(default_factory=list)
     # Set by the provider: awaited to disconnect the publisher (DELETE stream).
     stop_callback: Any = None
 
     async def stop(self) -> None:
         if self.stop_callback is not None:
             await self.stop_callback()
+
+    # -- media fan-out (the provider calls these; sinks receive them) --------
+    def add_sink(self, sink: "StreamSink") -> None:
+        self.sinks.append(sink)
+        if self.tracks:
+            sink.on_tracks(self)
+
+    def remove_sink(self, sink: "StreamSink") -> None:
+        if sink in self.sinks:
+            self.sinks.remove(sink)
+
+    def set_tracks(self, tracks: "list[Track]") -> None:
+        self.tracks = {t.id: t for t in tracks}
+        for sink in list(self.sinks):
+            sink.on_tracks(self)
+
+    def write(self, packet: "Packet") -> None:
+        for sink in self.sinks:
+            sink.on_packet(self, packet)
+
+    def end(self) -> None:
+        for sink in list(self.sinks):
+            sink.on_end(self)
 
 
 @dataclass(eq=False)
@@ -95,10 +138,40 @@ class Registry:
     def __init__(self) -> None:
         self.vhosts: dict[str, VirtualHost] = {}  # Server.xml order, then creation order
         self._modules: list[AppModule] = []
+        self._stream_modules: list[StreamModule] = []
 
     # -- modules ---------------------------------------------------------
     def add_module(self, module: AppModule) -> None:
         self._modules.append(module)
+
+    def add_stream_module(self, module: StreamModule) -> None:
+        self._stream_modules.append(module)
+
+    # -- streams -----------------------------------------------------------
+    def add_stream(self, stream: Stream) -> None:
+        """Publish an input stream (provider) or an output stream (origin set)."""
+        if stream.origin is None:
+            stream.app.streams[stream.name] = stream
+        else:
+            stream.origin.outputs[stream.name] = stream
+        for module in self._stream_modules:
+            module.on_stream_created(stream)
+
+    def remove_stream(self, stream: Stream) -> None:
+        """Unpublish a stream; an input takes its outputs with it."""
+        for output in list(stream.outputs.values()):
+            self.remove_stream(output)
+        for module in reversed(self._stream_modules):
+            try:
+                module.on_stream_deleted(stream)
+            except Exception:
+                log.exception("module %s failed to release stream %s", module.name, stream.name)
+        stream.end()
+        if stream.origin is None:
+            if stream.app.streams.get(stream.name) is stream:
+                del stream.app.streams[stream.name]
+        else:
+            stream.origin.outputs.pop(stream.name, None)
 
     # -- lookups ---------------------------------------------------------
     def vhost(self, name: str) -> VirtualHost:
