@@ -82,12 +82,13 @@ int omn_h264_sps_parse(const uint8_t *nal, size_t len, omn_sps_info *out)
     uint32_t cl = 0, cr = 0, ct = 0, cb = 0;
     if (nb_u1(&b)) { cl = nb_ue(&b); cr = nb_ue(&b); ct = nb_ue(&b); cb = nb_ue(&b); }
     if (b.overrun) return OMN_SPS_E_MALFORMED;
-    if (w_mbs > 1024 || h_units > 1024) return OMN_SPS_E_MALFORMED;   /* > 16384 px */
 
     uint32_t array_type = sep_colour ? 0 : chroma;
     uint32_t cux = array_type == 1 || array_type == 2 ? 2 : 1;
     uint32_t cuy = (array_type == 1 ? 2 : 1) * (2 - frame_mbs_only);
     uint64_t w = (uint64_t)w_mbs * 16, h = (uint64_t)h_units * 16 * (2 - frame_mbs_only);
+    /* sqrt(8 * MaxFS) of the highest level (6.2) bounds either side: 16888 */
+    if (w > 16888 || h > 16888) return OMN_SPS_E_MALFORMED;
     uint64_t crop_w = ((uint64_t)cl + cr) * cux, crop_h = ((uint64_t)ct + cb) * cuy;
     if (crop_w >= w || crop_h >= h) return OMN_SPS_E_MALFORMED;
     out->width = (uint32_t)(w - crop_w);

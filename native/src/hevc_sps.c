@@ -94,6 +94,7 @@ int omn_hevc_sps_parse(const uint8_t *nal, size_t len, omn_sps_info *out)
     if (nb_u1(&b)) { cl = nb_ue(&b); cr = nb_ue(&b); ct = nb_ue(&b); cb = nb_ue(&b); }
     uint32_t bdl = nb_ue(&b), bdc = nb_ue(&b);
     if (b.overrun) return OMN_SPS_E_MALFORMED;
+    /* 16888 = sqrt(8 * MaxLumaPs) of the highest level bounds either side */
     if (w == 0 || h == 0 || w > 16888 || h > 16888 || bdl > 8 || bdc > 8) return OMN_SPS_E_MALFORMED;
     uint32_t array_type = sep_colour ? 0 : chroma;
     uint64_t sub_w = array_type == 1 || array_type == 2 ? 2 : 1, sub_h = array_type == 1 ? 2 : 1;

@@ -256,8 +256,9 @@ int omn_rtmp_conn_write_user_control(omn_rtmp_conn *c, uint32_t event, uint32_t 
 
 size_t omn_rtmp_conn_take_output(omn_rtmp_conn *c, const uint8_t **out)
 {
+    static const uint8_t empty[1];
     size_t n = c->olen;
-    *out = c->obuf;
+    *out = c->obuf ? c->obuf : empty;            /* never NULL, even when nothing was written */
     c->olen = 0;
     return n;
 }
