@@ -273,3 +273,76 @@ def test_event_carried_as_emsg_in_both_tracks(packaged):
 def test_codecs_strings(packaged):
     assert packaged["video"]["codecs"].startswith("avc1.64")          # x264 High profile
     assert packaged["audio"]["codecs"] == "mp4a.40.2"
+
+
+def _probe_packets_with_data(path: Path) -> tuple[list[tuple[int, int, bool, bytes]], dict]:
+    r = _run("ffprobe", "-v", "error", "-show_packets", "-show_streams", "-show_data", "-of", "json",
+             str(path))
+    assert r.returncode == 0, r.stderr
+    j = json.loads(r.stdout)
+    pkts = [(int(p["dts"]), int(p["pts"]), "K" in p["flags"], _unhex(p["data"])) for p in j["packets"]]
+    return pkts, j["streams"][0]
+
+
+def _package_alone(tmp: Path, name: str, codec: int, config: bytes, fmt: int, pt: int,
+                   samples) -> tuple[Path, str, list[dict]]:
+    pk = _new_packager(codec, config, fmt, lib.OMN_SEG_LEAD, pt)
+    parts = []
+    for dts, pts, key, data in samples:
+        assert lib.omn_llhls_feed(pk, data, len(data), dts, pts, key) == 0
+        parts += _pop(pk)
+    assert lib.omn_llhls_finish(pk, 0) == 0
+    parts += _pop(pk)
+    init = _from_buf(lambda b: lib.omn_llhls_init_segment(pk, b))
+    path = tmp / f"{name}.mp4"
+    path.write_bytes(init + b"".join(p["data"] for p in parts))
+    info = ffi.new("omn_codec_info *")
+    lib.omn_llhls_info(pk, info)
+    return path, ffi.string(info.codecs).decode(), parts
+
+
+def test_hevc_hvc1_decodes_cleanly(tmp_path):
+    ts = tmp_path / "hevc.ts"
+    r = _run("ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
+             "-t", "2", "-c:v", "libx265", "-x265-params", "log-level=error:keyint=25:bframes=2",
+             "-pix_fmt", "yuv420p", "-f", "mpegts", str(ts))
+    assert r.returncode == 0, r.stderr
+    pkts, _ = _probe_packets_with_data(ts)
+    assert len(pkts) == 50
+    hvcc = _from_buf(lambda b: lib.omn_hvcc_from_annexb(b, pkts[0][3], len(pkts[0][3])))
+    t0 = pkts[0][0]
+    samples = [(d - t0, p - t0, k, data) for d, p, k, data in pkts]
+    path, codecs, parts = _package_alone(tmp_path, "hevc", lib.OMN_CODEC_H265, hvcc,
+                                         lib.OMN_INPUT_ANNEXB, 12 * 3600, samples)
+    assert codecs.startswith("hvc1.1.6.L")
+    st = _probe_stream(path)
+    assert st["codec_name"] == "hevc" and st["codec_tag_string"] == "hvc1"
+    assert (st["width"], st["height"]) == (320, 240) and int(st["nb_read_frames"]) == 50
+    out = _probe_packets(path)
+    assert [int(p["pts"]) for p in out] == [p for _, p, _, _ in samples]
+    assert [int(p["dts"]) for p in out] == [d for d, _, _, _ in samples]
+    _decode_clean(path)
+    assert sum(p["end"] for p in parts) == 1          # 2 s < one 2 s segment + finish
+
+
+def test_opus_decodes_cleanly(tmp_path):
+    webm = tmp_path / "opus.webm"
+    r = _run("ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=sample_rate=48000",
+             "-t", "3", "-ac", "2", "-c:a", "libopus", "-f", "webm", str(webm))
+    assert r.returncode == 0, r.stderr
+    pkts, st = _probe_packets_with_data(webm)
+    head = _unhex(st["extradata"])
+    assert head[:8] == b"OpusHead"
+    samples, t = [], 0
+    for _, _, _, data in pkts:
+        samples.append((t, t, True, data))
+        t += 960                                        # libopus default: 20 ms packets
+    path, codecs, parts = _package_alone(tmp_path, "opus", lib.OMN_CODEC_OPUS, head,
+                                         lib.OMN_INPUT_RAW, 24000, samples)
+    assert codecs == "opus"
+    assert all(p["duration"] == 24000 for p in parts if not p["end"])
+    out = _probe_stream(path)
+    assert out["codec_name"] == "opus" and out["codec_tag_string"] == "Opus"
+    assert out["sample_rate"] == "48000" and out["channels"] == 2
+    assert int(out["nb_read_frames"]) == len(pkts)
+    _decode_clean(path)

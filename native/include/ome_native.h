@@ -173,7 +173,16 @@ int omn_emsg_write(omn_buf *out, const char *scheme, const char *value,
                    const uint8_t *message, size_t message_len);
 
 /* LL-HLS per-track packager (reference §3.7, §4.3). Not thread-safe: one
- * owner serialises all calls on one packager. */
+ * owner serialises all calls on one packager.
+ * Driving an A/V stream: one LEAD packager for the video track, one
+ * FOLLOW packager per audio track; feed samples in timestamp order on one
+ * stream timeline (tfdt = dts - t0 in each track's timescale); after each
+ * feed pop the parts; for every video part with part_index 0 (except the
+ * first segment) call omn_llhls_request_cut(audio, part.start, 90000) on
+ * each audio packager. A part is complete when popped; its segment is
+ * complete when segment_end is set (segment bytes = its parts in order).
+ * The packager lags one sample (a duration is the next dts minus this
+ * one); segment_ms grid lines are k * segment_ms on the stream timeline. */
 typedef struct omn_llhls omn_llhls;
 
 enum omn_input_format {
@@ -330,7 +339,10 @@ typedef struct omn_rtmp_msg {
 } omn_rtmp_msg;
 typedef struct omn_rtmp_conn omn_rtmp_conn;
 /* Allocates (free with omn_rtmp_conn_free); NULL when out of memory.
- * max_message_size caps one message (0 = 16 MiB); both chunk sizes start at
+ * max_message_size caps one message (0 = 16 MiB, i.e. any length a header
+ * can state); message buffers grow with the bytes actually received, never
+ * with the length a header claims, and all partially received messages
+ * together may hold at most twice the cap. Both chunk sizes start at
  * 128. The connection applies Set Chunk Size, Abort and Window Ack Size
  * itself and queues an Acknowledgement on the output each time the bytes
  * read since the last one reach the peer's window. */
