@@ -146,6 +146,7 @@ def main() -> int:
         print("wrk is not installed (make install installs it)", file=sys.stderr)
         return 2
 
+    load_before = os.getloadavg()[0]
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="ome-bench-") as tmp:
         conf = Path(tmp) / "conf"
@@ -188,7 +189,9 @@ def main() -> int:
         "## API with persistence (`make bench-api`)",
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} on {machine()}. One `ome` process (uvloop, "
-        "1 API worker), its embedded redis-server and the load generator all share these CPUs.",
+        "1 API worker), its embedded redis-server and the load generator all share these CPUs. "
+        f"1-min load average: {load_before:.2f} before, {os.getloadavg()[0]:.2f} after "
+        "(anything else running on the machine skews these numbers).",
         f"Command: `.venv/bin/python bench/bench_api.py --out bench/RESULTS.md` ({args.seconds:g} s per run).",
         "",
         "| Request | Load generator | Requests | req/s | p50 ms | p90 ms | p99 ms | max ms | errors |",
