@@ -412,23 +412,27 @@ int omn_h26x_parse_hvcc(omn_codec_cfg *c, const uint8_t *p, size_t n)
 
 /* ---- Annex B --------------------------------------------------------- */
 
-/* Finds the next NAL unit at or after *pos: sets *nal and *nal_len (trailing
- * zero bytes trimmed) and advances *pos. Returns 0 when none is left. */
+/* Offset of the next 00 00 01 start code at or after i, or n when none.
+ * memchr finds the 01 candidates, which keeps the scan near memory speed. */
+static size_t find_start_code(const uint8_t *p, size_t n, size_t i)
+{
+    while (n >= 3 && i + 2 < n) {
+        const uint8_t *one = memchr(p + i + 2, 1, n - i - 2);
+        if (!one) return n;
+        size_t k = (size_t)(one - p);
+        if (p[k - 1] == 0 && p[k - 2] == 0) return k - 2;
+        i = k - 1;
+    }
+    return n;
+}
+
+/* Finds the next NAL unit at or after *pos: sets *nal and *nal_len
+ * (trailing zero bytes trimmed) and advances *pos. Returns 0 when none. */
 static int annexb_next(const uint8_t *p, size_t n, size_t *pos, const uint8_t **nal, size_t *nal_len)
 {
-    size_t i = *pos;
-    /* find a start code */
-    for (;;) {
-        if (n < 3 || i > n - 3) return 0;
-        if (p[i] == 0 && p[i + 1] == 0 && p[i + 2] == 1) break;
-        i++;
-    }
-    size_t s = i + 3, e = s;
-    for (;;) {
-        if (n < 3 || e > n - 3) { e = n; break; }
-        if (p[e] == 0 && p[e + 1] == 0 && p[e + 2] == 1) break;
-        e++;
-    }
+    size_t i = find_start_code(p, n, *pos);
+    if (i >= n) return 0;
+    size_t s = i + 3, e = find_start_code(p, n, s);
     *pos = e;
     while (e > s && p[e - 1] == 0) e--;
     *nal = p + s;

@@ -2,6 +2,7 @@
  * hvcC, AudioSpecificConfig, OpusHead), CODECS strings, records from
  * Annex B / ADTS, init segments and media parts checked box by box. */
 #include "cmaf_testutil.h"
+#include "../src/cmaf_internal.h"
 
 static void test_avc(void)
 {
@@ -257,8 +258,38 @@ static void test_part(void)
     omn_buf_free(&out);
 }
 
+/* Annex B -> 4-byte lengths: 3/4-byte start codes, 01 bytes inside NAL
+ * units, "00 01" that is no start code, leading junk, trailing zeros. */
+static void test_annexb_split(void)
+{
+    static const uint8_t in[] = {
+        0xAB, 0x01,                                   /* junk before the first start code */
+        0, 0, 1, 0x09, 0x01, 0x00, 0x01, 0x01,        /* AUD with 01 / 00 01 inside */
+        0, 0, 0, 1, 0x65, 0x00, 0x00, 0x03, 0x01, 0x02, 0x00, 0x00,   /* trailing zeros */
+        0, 0, 1, 0x41, 0x01,
+    };
+    static const uint8_t want[] = {
+        0, 0, 0, 5, 0x09, 0x01, 0x00, 0x01, 0x01,
+        0, 0, 0, 6, 0x65, 0x00, 0x00, 0x03, 0x01, 0x02,
+        0, 0, 0, 2, 0x41, 0x01,
+    };
+    omn_buf out = {0};
+    CHECK(omn_nal_to_len4(&out, in, sizeof in, OMN_INPUT_ANNEXB, 0) == 0);
+    CHECK(out.len == sizeof want && memcmp(out.data, want, sizeof want) == 0);
+    out.len = 0;
+    CHECK(omn_nal_to_len4(&out, in, 2, OMN_INPUT_ANNEXB, 0) == OMN_CMAF_EINVAL);
+    CHECK(omn_nal_to_len4(&out, in + 2, 3, OMN_INPUT_ANNEXB, 0) == OMN_CMAF_EINVAL);  /* empty NAL */
+    static const uint8_t l2[] = { 0, 2, 0x65, 0x88, 0, 1, 0x41 };
+    CHECK(omn_nal_to_len4(&out, l2, sizeof l2, OMN_INPUT_RAW, 2) == 0);
+    static const uint8_t w2[] = { 0, 0, 0, 2, 0x65, 0x88, 0, 0, 0, 1, 0x41 };
+    CHECK(out.len == sizeof w2 && memcmp(out.data, w2, sizeof w2) == 0);
+    CHECK(omn_nal_to_len4(&out, l2, 6, OMN_INPUT_RAW, 2) == OMN_CMAF_EINVAL && out.len == sizeof w2);
+    omn_buf_free(&out);
+}
+
 int main(void)
 {
+    test_annexb_split();
     test_avc();
     test_hevc();
     test_audio_configs();
