@@ -25,6 +25,9 @@ class Server:
         self.api: Any = None              # ome.api.ApiServer when the API is enabled
         self._listeners: list[Any] = []   # provider/publisher servers: start()/stop()
         self._stopped = asyncio.Event()
+        self.llhls: Any = None            # ome.publishers.llhls.LlhlsPublisherModule when bound
+        from ome.publishers import install_publishers
+        install_publishers(self)
 
     def add_listener(self, listener: Any) -> None:
         """Register a provider/publisher server; it is started after restore."""
@@ -32,6 +35,8 @@ class Server:
 
     async def start(self) -> None:
         await self._load_static_config()
+        from ome.providers import add_listeners as add_provider_listeners
+        add_provider_listeners(self)
         if self.api_enabled():
             from ome.storage import open_store, restore
             self.store = await open_store(self.config)

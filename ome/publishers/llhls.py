@@ -1,0 +1,213 @@
+"""The LL-HLS publisher: a StreamModule that packages every output stream of
+an app with `<Publishers><LLHLS>`, and the HTTP server on
+`<Bind><Publishers><LLHLS><Port>` that serves it (OME's URL layout).
+
+Events (`:sendEvent`) and `:concludeHlsLive` arrive on the input stream and
+fan out to its output streams here (docs/CONTRACTS.md "Events").
+"""
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from ome._native import ffi, lib
+from ome.errors import StartupError
+
+from .llhls_http import LlhlsHttp
+from .llhls_stream import MAX_WAITERS, LlhlsStream
+
+if TYPE_CHECKING:
+    from ome.runtime.registry import Stream
+
+log = logging.getLogger(__name__)
+
+
+def id3_tag(events: list[Any]) -> bytes | None:
+    """One ID3v2.4 tag with a frame per event ({frameType, info, data}, reference §4.3)."""
+    frames = ffi.new("omn_buf *")
+    try:
+        for ev in events:
+            if not isinstance(ev, dict):
+                return None
+            ftype = str(ev.get("frameType", "")).upper()
+            info = str(ev.get("info", "") or "").encode()
+            data = str(ev.get("data", "") or "").encode()
+            if ftype == "TXXX":
+                rc = lib.omn_id3_add_txxx(frames, info, len(info), data, len(data))
+            elif ftype == "PRIV":
+                rc = lib.omn_id3_add_priv(frames, info, len(info), data, len(data))
+            elif len(ftype) == 4 and ftype.startswith("T"):
+                rc = lib.omn_id3_add_text(frames, ftype.encode(), data, len(data))
+            else:
+                return None
+            if rc != 0:
+                return None
+        out = ffi.new("omn_buf *")
+        try:
+            if lib.omn_id3_tag(out, frames.data, frames.len) != 0:
+                return None
+            return ffi.buffer(out.data, out.len)[:]
+        finally:
+            lib.omn_buf_free(out)
+    finally:
+        lib.omn_buf_free(frames)
+
+
+def _expand(template: str, origin: str) -> str:
+    return template.replace("${OriginStreamName}", origin)
+
+
+class LlhlsPublisherModule:
+    """StreamModule + listener (start/stop)."""
+
+    name = "llhls"
+
+    def __init__(self, server: Any, bind: Any) -> None:
+        self.server = server
+        self.bind = bind
+        self.streams: dict[tuple[str, str, str], LlhlsStream] = {}   # (vhost, app, output name)
+        self.max_waiters = MAX_WAITERS
+        self.ports: list[int] = []
+        self._runner: web.ServerRunner | None = None
+        self._http = LlhlsHttp(self)
+
+    # -- lookups for HTTP -----------------------------------------------------------------
+    def _vhosts(self, host: str | None):
+        return list(self.server.registry.vhosts.values())
+
+    def app_config(self, app_name: str, host: str | None = None):
+        for vh in self._vhosts(host):
+            app = vh.apps.get(app_name)
+            if app is not None and app.config.publishers is not None and app.config.publishers.llhls is not None:
+                return app.config.publishers.llhls
+        return None
+
+    def find_stream(self, app_name: str, stream_name: str, host: str | None = None) -> LlhlsStream | None:
+        for vh in self._vhosts(host):
+            s = self.streams.get((vh.name, app_name, stream_name))
+            if s is not None:
+                return s
+        return None
+
+    def master_layout(self, s: LlhlsStream, name: str, config: Any) -> tuple[list, int] | None:
+        """(renditions, chunklist path depth) of master `name`, or None when there is none."""
+        videos = [t for t in s.tracks.values() if t.media_type == "video"]
+        audios = [t for t in s.tracks.values() if t.media_type == "audio"]
+        if name == "llhls" and config.create_default_playlist:
+            return ([(videos[:1], audios[:1])] if (videos or audios) else []), -1
+        if "playlist" in name or "chunklist" in name:
+            return None
+        origin = s.stream.origin
+        app = s.stream.app
+        profiles = app.config.output_profiles.output_profile if app.config.output_profiles else []
+        for profile in profiles:
+            if origin is not None and _expand(profile.output_stream_name, origin.name) != s.name:
+                continue
+            for playlist in profile.playlists:
+                if playlist.file_name != name:
+                    continue
+                depth = playlist.options.hls_chunklist_path_depth if playlist.options else -1
+                out = []
+                for r in playlist.renditions:
+                    v = [t for t in videos if r.video and t.track.name == r.video]
+                    a = [t for t in audios if r.audio and t.track.name == r.audio]
+                    if (r.video and not v) or (r.audio and not a):
+                        log.warning("llhls %s: rendition %s names a missing/unsupported track; dropped",
+                                    s.name, r.name)
+                        continue
+                    out.append((v[:1], a))
+                for _tpl in playlist.rendition_templates:
+                    for v in videos:
+                        out.append(([v], audios[:1]))
+                return out, depth
+        return None
+
+    # -- StreamModule ----------------------------------------------------------------------
+    def on_stream_created(self, stream: "Stream") -> None:
+        if stream.origin is None:
+            # input stream: the provider's send_event/conclude_live land here unless it set its own
+            if getattr(stream, "send_event", None) is None:
+                stream.send_event = lambda request, _s=stream: self.on_event(_s, request)   # type: ignore[attr-defined]
+            if getattr(stream, "conclude_live", None) is None:
+                stream.conclude_live = lambda urgent=False, _s=stream: self.conclude_live(_s, urgent)  # type: ignore[attr-defined]
+            return
+        pubs = stream.app.config.publishers
+        config = pubs.llhls if pubs is not None else None
+        if config is None:
+            return
+        key = (stream.app.vhost.name, stream.app.name, stream.name)
+        old = self.streams.pop(key, None)
+        if old is not None:
+            old.stream.remove_sink(old)
+            old.remove()
+        s = LlhlsStream(stream, config, vhost=stream.app.vhost.name, app=stream.app.name)
+        self.streams[key] = s
+        stream.add_sink(s)
+        log.info("llhls: serving %s/%s/%s", *key)
+
+    def on_stream_deleted(self, stream: "Stream") -> None:
+        if stream.origin is None:
+            return
+        key = (stream.app.vhost.name, stream.app.name, stream.name)
+        s = self.streams.get(key)
+        if s is not None and s.stream is stream:
+            del self.streams[key]
+            stream.remove_sink(s)
+            s.remove()
+
+    # -- events ------------------------------------------------------------------------------
+    def _outputs(self, input_stream: "Stream") -> list[LlhlsStream]:
+        out = []
+        for o in input_stream.outputs.values():
+            s = self.streams.get((o.app.vhost.name, o.app.name, o.name))
+            if s is not None and s.stream is o:
+                out.append(s)
+        return out
+
+    def on_event(self, input_stream: "Stream", request: Any) -> bool:
+        """:sendEvent when no provider hook exists: straight to the LL-HLS outputs of the input
+        (with a provider, events reach LlhlsStream.on_event through the sink chain)."""
+        done = False
+        for s in self._outputs(input_stream):
+            done = s.on_event(s.stream, request) or done
+        return done
+
+    def conclude_live(self, input_stream: "Stream", urgent: bool = False) -> bool:
+        """:concludeHlsLive -> flush the packagers, EXT-X-ENDLIST on every chunklist."""
+        outputs = self._outputs(input_stream)
+        for s in outputs:
+            s.conclude()
+        return bool(outputs)
+
+    def memory_bytes(self) -> int:
+        return sum(s.memory_bytes() for s in self.streams.values())
+
+    # -- listener ----------------------------------------------------------------------------
+    async def start(self) -> None:
+        from ome.api.server import listen_hosts
+        port = self.bind.port.port if self.bind.port is not None else None
+        if port is None:
+            log.info("LLHLS Publisher: Server is disabled - No port is configured")
+            return
+        self._runner = web.ServerRunner(web.Server(self._http.handle), access_log=None,
+                                        handle_signals=False, shutdown_timeout=1.0)
+        await self._runner.setup()
+        hosts = listen_hosts(list(getattr(self.server.config, "ip", None) or []))
+        for host in hosts:
+            site = web.TCPSite(self._runner, host, port, reuse_address=True)
+            try:
+                await site.start()
+            except OSError as exc:
+                await self.stop()
+                raise StartupError(f"LLHLS Publisher could not listen on {host}:{port}: {exc}") from None
+        self.ports.append(port)
+        log.info("LLHLS Publisher listening on %s port %d", ", ".join(hosts), port)
+
+    async def stop(self) -> None:
+        for s in list(self.streams.values()):
+            s.remove()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None

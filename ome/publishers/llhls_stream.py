@@ -1,0 +1,409 @@
+"""Per-output-stream LL-HLS state: one native packager per track, parts and
+segments kept in memory (bounded by SegmentCount), waiters for blocking
+requests woken when a part completes.
+
+All calls come from the event loop (StreamSink contract); the C packager
+does the per-byte work, this module keeps only the per-part bookkeeping.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import secrets
+import string
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ome._native import ffi, lib
+from ome.media import MediaKind, Packet
+
+if TYPE_CHECKING:
+    from ome.config.publishers import LlhlsPublisher as LlhlsConfig
+    from ome.runtime.registry import Stream
+
+log = logging.getLogger(__name__)
+
+_CODECS = {"H264": lib.OMN_CODEC_H264, "H265": lib.OMN_CODEC_H265,
+           "AAC": lib.OMN_CODEC_AAC, "OPUS": lib.OMN_CODEC_OPUS}
+_KEY_CHARS = string.ascii_letters + string.digits
+PROBE_FRAMES = 5             # video frames looked at to fix the part target
+MAX_PENDING = 512            # packets held until the video frame duration is known
+MAX_WAITERS = 1000           # parked blocking requests per stream (then 503 at once)
+
+
+def _buf_bytes(b: Any) -> bytes:
+    return ffi.buffer(b.data, b.len)[:] if b.len else b""
+
+
+@dataclass(slots=True)
+class Part:
+    index: int
+    duration: int                 # ticks
+    independent: bool
+    data: bytes
+    events: int = 0
+
+
+@dataclass(slots=True)
+class Segment:
+    msn: int
+    start: int                    # ticks (tfdt of the first part)
+    pdt_ms: int                   # wall clock of `start`, ms since the epoch (UTC)
+    parts: list[Part] = field(default_factory=list)
+    complete: bool = False
+
+    @property
+    def duration(self) -> int:
+        return sum(p.duration for p in self.parts)
+
+    def data(self) -> bytes:
+        return b"".join(p.data for p in self.parts)
+
+
+class TrackState:
+    """One track of an output stream, with its packager and its window."""
+
+    def __init__(self, track, media_type: str, packager, info, init: bytes) -> None:
+        self.track = track
+        self.id: int = track.id
+        self.media_type = media_type              # "video" | "audio"
+        self.packager = packager
+        self.codec_info = info
+        self.timescale: int = info.timescale
+        self.codecs: str = ffi.string(info.codecs).decode()
+        self.width: int = info.width
+        self.height: int = info.height
+        self.channels: int = info.channels
+        self.sample_rate: int = info.sample_rate
+        self.init = init
+        self.segments: dict[int, Segment] = {}    # msn -> segment, oldest first
+        self.bytes_total = 0                      # media bytes packaged (bitrate estimate)
+        self.ticks_total = 0
+        self.held_bytes = 0                       # bytes of parts currently held
+        # audio: running sample clock anchored to the first frame
+        self.audio_next: int | None = None
+        self.last_in_dts: int | None = None
+
+    # -- window ---------------------------------------------------------------
+    @property
+    def last(self) -> tuple[int, int] | None:
+        """(M_last, P_last): the segment holding the newest part and its index."""
+        for seg in reversed(self.segments.values()):
+            if seg.parts:
+                return seg.msn, len(seg.parts) - 1
+        return None
+
+    def ready(self) -> bool:
+        return any(p.independent for s in self.segments.values() for p in s.parts)
+
+    def bitrate(self) -> int:
+        if self.ticks_total <= 0:
+            return 0
+        return self.bytes_total * 8 * self.timescale // self.ticks_total
+
+    def add_part(self, c_part, pdt_ms: int, keep: int) -> Segment:
+        msn = int(c_part.segment)
+        seg = self.segments.get(msn)
+        if seg is None:
+            seg = Segment(msn=msn, start=int(c_part.start), pdt_ms=pdt_ms)
+            self.segments[msn] = seg
+        data = _buf_bytes(c_part.bytes)
+        seg.parts.append(Part(index=int(c_part.part_index), duration=int(c_part.duration),
+                              independent=bool(c_part.independent), data=data,
+                              events=int(c_part.event_count)))
+        self.bytes_total += len(data)
+        self.held_bytes += len(data)
+        self.ticks_total += int(c_part.duration)
+        if c_part.segment_end:
+            seg.complete = True
+        while len(self.segments) > keep:
+            old = self.segments.pop(next(iter(self.segments)))
+            self.held_bytes -= sum(len(p.data) for p in old.parts)
+        return seg
+
+
+class LlhlsStream:
+    """LL-HLS output of one output stream (a StreamSink)."""
+
+    def __init__(self, stream: "Stream", config: "LlhlsConfig", *, vhost: str, app: str) -> None:
+        self.stream = stream
+        self.config = config
+        self.vhost = vhost
+        self.app = app
+        self.name = stream.name
+        self.key = "".join(secrets.choice(_KEY_CHARS) for _ in range(8))
+        self.tracks: dict[int, TrackState] = {}
+        self.lead: TrackState | None = None
+        self.ended = False          # ENDLIST (conclude / stream end)
+        self.gone = False           # stream removed: waiters answer 404
+        seg_s = config.segment_duration if config.segment_duration > 0 else 10.0
+        self.segment_ms = max(1, round(seg_s * 1000))
+        self.segment_count = max(3, config.segment_count)
+        # TD frozen before the first response; forced cuts keep round(EXTINF) <= TD (§2.7 #2)
+        self.target_duration = max(1, math.ceil(seg_s))
+        self.window_s = self.segment_count * seg_s
+        self.can_skip = self.window_s > 6 * self.target_duration
+        self.pt_ticks = 0           # PART-TARGET in the lead track's ticks
+        self.pt_timescale = 1
+        self.first_msn = 0
+        if config.server_time_based_segment_numbering:
+            self.first_msn = int(time.time() * 1000) // self.segment_ms
+        # stream epoch: first dts seen (value, timescale) and its wall time
+        self._t0: tuple[int, int] | None = None
+        self._t0_wall_ms = 0
+        self._pending: list[Packet] = []
+        self._video_dts: dict[int, list[int]] = {}   # first dts of each video track (frame probe)
+        self._frame_ticks = 0                    # mean video frame duration, 90 kHz
+        self._frame_max = 0                      # longest frame step seen in the probe
+        self._started = False
+        self._failed = False
+        self._last_media_ms = 0                  # newest media time on the stream timeline
+        self._last_media_wall = 0.0
+        self._event_id = 0
+        self._waiter: asyncio.Future | None = None
+        self.waiting = 0
+        self.render_cache: dict[Any, tuple[bytes, bytes | None]] = {}
+
+    # -- waiters ----------------------------------------------------------------
+    def changed(self) -> asyncio.Future:
+        """A future resolved at the next change (part, end, removal)."""
+        if self._waiter is None or self._waiter.done():
+            self._waiter = asyncio.get_running_loop().create_future()
+        return self._waiter
+
+    def _notify(self) -> None:
+        self.render_cache.clear()
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+        self._waiter = None
+
+    # -- derived values -----------------------------------------------------------
+    @property
+    def pt_seconds(self) -> float:
+        return self.pt_ticks / self.pt_timescale if self.pt_ticks else self.config.chunk_duration
+
+    def part_hold_back(self) -> float:
+        return max(self.config.part_hold_back, 3 * self.pt_seconds)
+
+    def ready(self) -> bool:
+        return self._started and bool(self.tracks) and all(t.ready() for t in self.tracks.values())
+
+    def keep_segments(self) -> int:
+        return self.segment_count + 3
+
+    def memory_bytes(self) -> int:
+        """Bytes of media held for this stream (parts + init segments)."""
+        return sum(t.held_bytes + len(t.init) for t in self.tracks.values())
+
+    def frame_rate(self) -> float:
+        return 90000 / self._frame_ticks if self._frame_ticks else 30.0
+
+    # -- StreamSink -----------------------------------------------------------------
+    def on_tracks(self, stream: "Stream") -> None:
+        if self._started:
+            log.warning("llhls %s/%s: track change after start is not supported", self.app, self.name)
+
+    def on_packet(self, stream: "Stream", packet: Packet) -> None:
+        if self.ended or self._failed:
+            return
+        track = stream.tracks.get(packet.track_id)
+        if track is None or track.codec.upper() not in _CODECS:
+            return
+        if self._t0 is None:
+            self._t0 = (packet.dts, track.timescale)
+            self._t0_wall_ms = int(time.time() * 1000)
+        if not self._started:
+            self._pending.append(packet)
+            if track.kind == MediaKind.VIDEO and not self._frame_ticks:
+                probe = self._video_dts.setdefault(track.id, [])
+                probe.append(packet.dts * 90000 // track.timescale)
+                if len(probe) >= PROBE_FRAMES:
+                    steps = [b - a for a, b in zip(probe, probe[1:]) if b > a]
+                    if steps:
+                        # mean frame duration for the frame count, the longest step for PT:
+                        # ms-timestamped input (RTMP) alternates e.g. 2970/3060 ticks at 30 fps
+                        self._frame_ticks = max(1, (probe[-1] - probe[0]) // len(steps))
+                        self._frame_max = max(steps)
+            has_video = any(t.kind == MediaKind.VIDEO and t.codec.upper() in _CODECS
+                            for t in stream.tracks.values())
+            if (self._frame_ticks or not has_video or len(self._pending) >= MAX_PENDING):
+                self._start(stream)
+            return
+        self._feed(packet)
+
+    def on_end(self, stream: "Stream") -> None:
+        self.conclude()
+
+    # -- packaging ----------------------------------------------------------------
+    def _start(self, stream: "Stream") -> None:
+        self._started = True
+        tracks = [t for t in stream.tracks.values() if t.codec.upper() in _CODECS
+                  and t.kind in (MediaKind.VIDEO, MediaKind.AUDIO)]
+        videos = [t for t in tracks if t.kind == MediaKind.VIDEO]
+        chunk = self.config.chunk_duration if self.config.chunk_duration > 0 else 0.5
+        if videos:
+            frame = self._frame_ticks or 3000
+            frames = max(1, math.ceil(round(chunk * 90000) / frame - 0.01))
+            self.pt_timescale = 90000
+            self.pt_ticks = frames * max(frame, self._frame_max)   # whole frames, rounded up (§3.7.1)
+        max_seg_ms = self.target_duration * 1000 + 499
+        for t in tracks:
+            is_video = t.kind == MediaKind.VIDEO
+            cfg = ffi.new("omn_llhls_config *")
+            keep = ffi.new("uint8_t[]", t.config or b"\0")
+            cfg.codec = _CODECS[t.codec.upper()]
+            cfg.codec_config = keep
+            cfg.codec_config_len = len(t.config)
+            cfg.input_format = lib.OMN_INPUT_RAW
+            lead = is_video or not videos
+            cfg.segment_mode = lib.OMN_SEG_LEAD if lead else lib.OMN_SEG_FOLLOW
+            info = ffi.new("omn_codec_info *")
+            if lib.omn_codec_probe(cfg.codec, keep, len(t.config), info) != 0:
+                log.warning("llhls %s/%s: track %d (%s) has an unusable codec config; skipped",
+                            self.app, self.name, t.id, t.codec)
+                continue
+            if is_video:
+                cfg.part_target = self.pt_ticks
+            elif videos:
+                cfg.part_target = self.pt_ticks * info.timescale // 90000   # whole frames below PT
+            else:
+                frame = info.frame_ticks or 960
+                cfg.part_target = math.ceil(round(chunk * info.timescale) / frame) * frame
+                if not self.pt_ticks:
+                    self.pt_ticks, self.pt_timescale = int(cfg.part_target), int(info.timescale)
+            cfg.segment_ms = self.segment_ms
+            cfg.max_segment_ms = max_seg_ms
+            cfg.first_segment = self.first_msn
+            out = ffi.new("omn_llhls **")
+            rc = lib.omn_llhls_new(cfg, out)
+            if rc != 0:
+                log.warning("llhls %s/%s: packager for track %d failed (%d)", self.app, self.name, t.id, rc)
+                continue
+            pk = ffi.gc(out[0], lib.omn_llhls_free)
+            lib.omn_llhls_info(pk, info)
+            b = ffi.new("omn_buf *")
+            lib.omn_llhls_init_segment(pk, b)
+            init = _buf_bytes(b)
+            lib.omn_buf_free(b)
+            state = TrackState(t, "video" if is_video else "audio", pk, info, init)
+            self.tracks[t.id] = state
+            if is_video and self.lead is None:
+                self.lead = state
+        pending, self._pending = self._pending, []
+        for p in pending:
+            self._feed(p)
+
+    def _rescale(self, v: int, ts: int, out_ts: int) -> int:
+        """(v/ts - t0) in out_ts ticks, exact integer arithmetic."""
+        assert self._t0 is not None
+        t0v, t0ts = self._t0
+        return (v * t0ts - t0v * ts) * out_ts // (ts * t0ts)
+
+    def _feed(self, packet: Packet) -> None:
+        st = self.tracks.get(packet.track_id)
+        if st is None:
+            return
+        ts_in = st.track.timescale
+        out_ts = st.timescale
+        if st.media_type == "video":
+            dts = self._rescale(packet.dts, ts_in, out_ts)
+            pts = self._rescale(packet.pts, ts_in, out_ts)
+            if st.last_in_dts is None and not packet.keyframe:
+                return                                   # start on a sync sample
+            if dts < 0:
+                return
+        else:
+            exact = self._rescale(packet.dts, ts_in, out_ts)
+            frame = st.codec_info.frame_ticks
+            if exact < 0:
+                return
+            if st.audio_next is None or not frame or abs(exact - st.audio_next) > frame:
+                if st.audio_next is not None and exact < st.audio_next:
+                    exact = st.audio_next                # never go backwards
+                st.audio_next = exact
+            dts = pts = st.audio_next
+            st.audio_next += frame
+        if st.last_in_dts is not None and dts <= st.last_in_dts:
+            return
+        rc = lib.omn_llhls_feed(st.packager, packet.data, len(packet.data), dts, pts,
+                                1 if packet.keyframe else 0)
+        if rc != 0:
+            log.debug("llhls %s/%s: track %d sample rejected (%d)", self.app, self.name, st.id, rc)
+            return
+        st.last_in_dts = dts
+        self._last_media_ms = dts * 1000 // out_ts
+        self._last_media_wall = time.monotonic()
+        self._collect(st)
+
+    def _collect(self, st: TrackState) -> None:
+        part = ffi.new("omn_llhls_part *")
+        got = False
+        while lib.omn_llhls_pop_part(st.packager, part):
+            got = True
+            try:
+                pdt = self._t0_wall_ms + int(part.start) * 1000 // st.timescale
+                st.add_part(part, pdt, self.keep_segments())
+                if st is self.lead and part.part_index == 0 and part.segment > self.first_msn:
+                    for other in self.tracks.values():
+                        if other.media_type == "audio":
+                            lib.omn_llhls_request_cut(other.packager, part.start, st.timescale)
+            finally:
+                lib.omn_buf_free(ffi.addressof(part, "bytes"))
+        if got:
+            self._notify()
+
+    # -- events / conclude -----------------------------------------------------------
+    def media_time_ms(self) -> int:
+        if not self._last_media_wall:
+            return self._last_media_ms
+        return self._last_media_ms + int((time.monotonic() - self._last_media_wall) * 1000)
+
+    def on_event(self, stream: "Stream", event: Any) -> bool:
+        """StreamSink side of :sendEvent (an ome.api.services.EventRequest, or the provider's
+        StreamEvent with timestamp_ms on the packets' clock): one emsg with one id per event in
+        every selected track (reference §4.3)."""
+        if getattr(event, "event_format", "") != "id3v2":
+            log.info("llhls %s/%s: %s events are not carried", self.app, self.name,
+                     getattr(event, "event_format", "?"))
+            return False
+        from .llhls import id3_tag
+        tag = id3_tag(event.events)
+        if tag is None:
+            return False
+        at = None
+        ts_ms = getattr(event, "timestamp_ms", None)
+        if ts_ms is not None and self._t0 is not None:
+            at = max(0, self._rescale(int(ts_ms), 1000, 1000))
+        event_id = self._event_id
+        self._event_id += 1
+        return self.add_event(tag, event.event_type, event_id, at)
+
+    def add_event(self, id3: bytes, event_type: str, event_id: int, at_ms: int | None = None) -> bool:
+        if not self._started or self.ended:
+            return False
+        now = self.media_time_ms() if at_ms is None else at_ms
+        kinds = {"video": ("video",), "audio": ("audio",)}.get(event_type, ("video", "audio"))
+        ok = False
+        for st in self.tracks.values():
+            if st.media_type in kinds:
+                if lib.omn_llhls_add_event(st.packager, now, event_id, id3, len(id3)) == 0:
+                    ok = True
+        return ok
+
+    def conclude(self) -> None:
+        """Flush every packager and end every chunklist (EXT-X-ENDLIST)."""
+        if self.ended:
+            return
+        if self._started:
+            for st in self.tracks.values():
+                lib.omn_llhls_finish(st.packager, 0)
+                self._collect(st)
+        self.ended = True
+        self._notify()
+
+    def remove(self) -> None:
+        self.gone = True
+        self.ended = True
+        self._notify()
