@@ -205,8 +205,11 @@ typedef struct omn_llhls_config {
     int segment_mode;               /* enum omn_seg_mode */
     uint64_t part_target;           /* PT in track ticks (already rounded to whole frames) */
     uint32_t segment_ms;            /* SegmentDuration grid step, ms (> 0) */
-    uint32_t max_segment_ms;        /* forced cut keeps each segment <= this; 0 = no bound */
-    uint64_t first_segment;         /* MSN of the first segment */
+    uint32_t max_segment_ms;        /* LEAD: forced cut keeps each segment <= this (the
+                                       next sample's duration estimated by the last one);
+                                       FOLLOW: longest hold past a grid line; 0 = none */
+    uint64_t first_segment;         /* MSN of the first segment (a track that joins
+                                       late starts at the lead track's current MSN) */
     const char *emsg_value;         /* emsg value string; NULL = "OvenMediaEngine"; copied */
 } omn_llhls_config;
 
