@@ -570,3 +570,46 @@ async def test_send_event_emsg_same_id_and_conclude_endlist(live_factory, http):
         pl = parse_media(body.decode())
         assert pl["endlist"] and pl["hint"] is None
         check_media(pl)
+
+
+async def test_stream_removal_releases_parked_requests_and_republish_changes_key(live_factory, http):
+    live = await live_factory()
+    st, _, body = await get(http, f"{live.base}/llhls.m3u8")
+    video_uri = next(l for l in body.decode().splitlines() if l.startswith("/app/"))
+    url = f"http://127.0.0.1:{live.port}{video_uri}"
+    pl = parse_media((await get(http, url))[2].decode())
+    m = pl["in_progress"]["msn"] if "in_progress" in pl else pl["next_msn"]
+    old_key = live.llhls.key
+    live.paused.set()
+    parked = [asyncio.create_task(get(http, f"{url}?_HLS_msn={m + 1}")),
+              asyncio.create_task(get(http, f"{live.base}/{pl['hint']}"))]
+    await asyncio.sleep(0.3)
+    assert live.llhls.waiting == 2
+    t = time.monotonic()
+    await live.stop()
+    live.server.registry.remove_stream(live.input)                   # RB-04: publisher gone
+    results = await asyncio.gather(*parked)
+    assert [r[0] for r in results] == [404, 404] and time.monotonic() - t < 0.5
+    assert live.server.llhls.find_stream("app", "stream") is None
+    # republish: a fresh stream key, old URLs are 404
+    live.paused.clear()
+    await live.start()
+    assert (await get(http, f"{live.base}/llhls.m3u8"))[0] == 200
+    assert live.llhls.key != old_key
+    assert (await get(http, f"{live.base}/{pl['tags']['#EXT-X-MAP'].split(chr(34))[1]}"))[0] == 404
+
+
+async def test_many_parked_requests_are_bounded(live_factory, http):
+    live = await live_factory()
+    assert (await get(http, f"{live.base}/llhls.m3u8"))[0] == 200
+    live.server.llhls.max_waiters = 50
+    url = f"{live.base}/chunklist_0_video_x_llhls.m3u8"
+    pl = parse_media((await get(http, url))[2].decode())
+    m = pl["in_progress"]["msn"] if "in_progress" in pl else pl["next_msn"]
+    live.paused.set()
+    tasks = [asyncio.create_task(get(http, f"{url}?_HLS_msn={m + 1}&_HLS_part=0")) for _ in range(60)]
+    await asyncio.sleep(0.5)
+    assert live.llhls.waiting == 50
+    live.paused.clear()
+    statuses = sorted(r[0] for r in await asyncio.gather(*tasks))
+    assert statuses.count(503) >= 10 and statuses.count(200) >= 40

@@ -151,15 +151,19 @@ class LlhlsHttp:
     # -- waiting ------------------------------------------------------------------------
     async def _wait(self, s: "LlhlsStream", deadline: float, done: Callable[[], bool]) -> None:
         """Parks until done() (checked after every change) or 503 at the deadline."""
+        if s.gone:
+            raise _Reply(404, "no-store", "Not Found")
         if done():
             return
         if s.waiting >= self.module.max_waiters:
             raise _Reply(503, "no-store", "Service Unavailable")
         s.waiting += 1
         try:
-            while not done():
+            while True:
                 if s.gone:
                     raise _Reply(404, "no-store", "Not Found")
+                if done():
+                    return
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise _Reply(503, "no-store", "Service Unavailable")
