@@ -43,7 +43,8 @@ async def delete_stream(ctx: Ctx) -> Reply:
         log.exception("terminating stream %s/%s/%s failed", app.vhost.name, app.name, stream.name)
         raise HttpError(500, "Could not terminate the stream") from None
     if app.streams.get(stream.name) is stream:
-        del app.streams[stream.name]
+        # the provider normally unpublishes in stop(); make sure modules hear about it
+        ctx.server.registry.remove_stream(stream)
     return ok()
 
 
@@ -93,7 +94,7 @@ def stream_info(stream: Any) -> dict[str, Any]:
     source: dict[str, Any] = {
         "sourceType": stream.source_type,
         "createdTime": format_time(stream.created_time),
-        "tracks": [_track_json(t) for t in getattr(stream, "tracks", None) or []],
+        "tracks": _tracks_json(stream),
     }
     if stream.source_url:
         source["sourceUrl"] = stream.source_url
@@ -101,7 +102,7 @@ def stream_info(stream: Any) -> dict[str, Any]:
     for output in (stream.outputs or {}).values():
         item: dict[str, Any] = {
             "name": output.name,
-            "tracks": [_track_json(t) for t in getattr(output, "tracks", None) or []],
+            "tracks": _tracks_json(output),
         }
         playlists = getattr(output, "playlists", None)
         if playlists is not None:
@@ -110,8 +111,14 @@ def stream_info(stream: Any) -> dict[str, Any]:
     return _drop_empty_strings({"name": stream.name, "input": source, "outputs": outputs})
 
 
-def _track_json(track: Any) -> Any:
-    return _as_json(track)
+def _tracks_json(stream: Any) -> list[Any]:
+    """Tracks in id order, rendered from the Track and its live stats (ome/providers/stats.py)."""
+    from ome.media import Track
+    from ome.providers.stats import track_info
+
+    tracks = getattr(stream, "tracks", None) or {}
+    items = [tracks[k] for k in sorted(tracks)] if isinstance(tracks, dict) else list(tracks)
+    return [track_info(t) if isinstance(t, Track) else _as_json(t) for t in items]
 
 
 def _as_json(value: Any) -> Any:

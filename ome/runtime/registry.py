@@ -80,6 +80,8 @@ class Stream:
     sinks: list["StreamSink"] = field(default_factory=list)
     # Set by the provider: awaited to disconnect the publisher (DELETE stream).
     stop_callback: Any = None
+    # Output streams: the profile's playlists as stream info shows them (reference §4.4).
+    playlists: list[dict[str, Any]] | None = None
 
     async def stop(self) -> None:
         if self.stop_callback is not None:

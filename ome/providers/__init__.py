@@ -1,0 +1,14 @@
+"""Providers (ingest). `add_listeners(server)` registers the protocol servers the config asks for;
+the server starts them after restore."""
+from __future__ import annotations
+
+from typing import Any
+
+
+def add_listeners(server: Any) -> None:
+    bind = server.config.bind.providers if server.config.bind is not None else None
+    if bind is not None and bind.rtmp is not None:
+        from ome.providers.rtmp import RtmpProvider
+        provider = RtmpProvider(server, bind.rtmp.port.port)
+        server.rtmp = provider
+        server.add_listener(provider)
