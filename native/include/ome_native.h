@@ -207,7 +207,8 @@ typedef struct omn_llhls_config {
     uint32_t segment_ms;            /* SegmentDuration grid step, ms (> 0) */
     uint32_t max_segment_ms;        /* LEAD: forced cut keeps each segment <= this (the
                                        next sample's duration estimated by the last one);
-                                       FOLLOW: longest hold past a grid line; 0 = none */
+                                       FOLLOW: holds past a grid line last at most
+                                       max(this, segment_ms); 0 = no forced cut */
     uint64_t first_segment;         /* MSN of the first segment (a track that joins
                                        late starts at the lead track's current MSN) */
     const char *emsg_value;         /* emsg value string; NULL = "OvenMediaEngine"; copied */
