@@ -10,11 +10,16 @@ PKGS=(
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev libsrt-gnutls-dev
   # runtime: embedded Redis for persisted API state
   redis-server
-  # real peers used by the tests and benchmarks
-  ffmpeg srt-tools
+  # real peers used by the tests and benchmarks: publishers, the player (Chromium + hls.js),
+  # nginx as the static-serving anchor and nginx-rtmp as a push target
+  ffmpeg srt-tools chromium nginx-light libnginx-mod-rtmp
   # fuzzing (libFuzzer + ASan) and API load generation
   clang libclang-rt-14-dev wrk
 )
+
+# Node.js + npm drive hls.js in Chromium. Keep an existing Node (e.g. NodeSource's, which bundles
+# npm and conflicts with Debian's npm package); otherwise take Debian's.
+command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
 
 missing=()
 for p in "${PKGS[@]}"; do
