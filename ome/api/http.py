@@ -106,7 +106,7 @@ class Pipeline:
     async def _read_json(self, request: web.BaseRequest) -> Any:
         length = request.content_length
         if length is not None and length > self.max_body:
-            raise StatusOnly(413)
+            raise self._too_large()
         if request.headers.get("Expect", "").lower() == "100-continue" and request.version >= (1, 1):
             # curl sends this for bodies over 1 KiB and would otherwise wait a second for it.
             await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -114,11 +114,14 @@ class Pipeline:
         async for chunk in request.content.iter_any():
             data += chunk
             if len(data) > self.max_body:
-                raise StatusOnly(413)
+                raise self._too_large()
         try:
             return parse_body(bytes(data))
         except JsonBodyError as exc:
             raise HttpError(400, f"[JSON] {exc.formatted}") from None
+
+    def _too_large(self) -> HttpError:
+        return HttpError(413, f"Request body is larger than the limit of {self.max_body} bytes")
 
     @staticmethod
     def _json(status: int, body: Any, headers: Any) -> web.Response:
