@@ -22,17 +22,9 @@ from ome.api.cors import CorsPolicy
 from ome.api.envelope import envelope, phrase
 from ome.api.http import JSON_CONTENT_TYPE, Pipeline
 from ome.errors import StartupError
+from ome.net import listen_hosts
 
 log = logging.getLogger(__name__)
-
-
-def listen_hosts(ips: list[str]) -> list[str]:
-    hosts: list[str] = []
-    for ip in ips or ["*"]:
-        host = "0.0.0.0" if ip == "*" else ip.strip("[]")
-        if host not in hosts:
-            hosts.append(host)
-    return hosts
 
 
 class _RequestHandler(RequestHandler):

@@ -16,20 +16,12 @@ from urllib.parse import urlsplit
 
 from ome.errors import StartupError
 from ome.providers.rtmp_session import RtmpSession
+from ome.net import listen_hosts
 
 if TYPE_CHECKING:
     from ome.runtime.registry import Application, VirtualHost
 
 log = logging.getLogger("ome.providers.rtmp")
-
-
-def listen_hosts(ips: list[str]) -> list[str]:
-    hosts: list[str] = []
-    for ip in ips or ["*"]:
-        host = "0.0.0.0" if ip == "*" else ip.strip("[]")
-        if host not in hosts:
-            hosts.append(host)
-    return hosts
 
 
 def host_matches(pattern: str, host: str) -> bool:

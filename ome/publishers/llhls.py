@@ -186,7 +186,7 @@ class LlhlsPublisherModule:
 
     # -- listener ----------------------------------------------------------------------------
     async def start(self) -> None:
-        from ome.api.server import listen_hosts
+        from ome.net import listen_hosts
         port = self.bind.port.port if self.bind.port is not None else None
         if port is None:
             log.info("LLHLS Publisher: Server is disabled - No port is configured")
