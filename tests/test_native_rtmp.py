@@ -8,7 +8,6 @@ dialogue, and per-message dispatch; everything per byte happens in C.
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 import time
 
@@ -20,59 +19,15 @@ pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg i
 
 
 # --------------------------------------------------------------------- AMF0
-
-class Undefined:
-    """AMF0 undefined (distinct from None = null)."""
-
-
-def amf0(*values) -> bytes:
-    """Encodes Python values with the C builder: str, bool, int/float, None,
-    Undefined, dict (object; keys are str)."""
-    w = ffi.new("omn_amf0_writer *")
-    lib.omn_amf0_writer_init(w)
-    try:
-        def put(v):
-            if isinstance(v, str):
-                b = v.encode()
-                lib.omn_amf0_put_string(w, b, len(b))
-            elif isinstance(v, bool):
-                lib.omn_amf0_put_bool(w, int(v))
-            elif isinstance(v, (int, float)):
-                lib.omn_amf0_put_number(w, float(v))
-            elif v is None:
-                lib.omn_amf0_put_null(w)
-            elif v is Undefined:
-                lib.omn_amf0_put_undefined(w)
-            elif isinstance(v, dict):
-                lib.omn_amf0_put_object_begin(w)
-                for k, item in v.items():
-                    kb = k.encode()
-                    lib.omn_amf0_put_key(w, kb, len(kb))
-                    put(item)
-                lib.omn_amf0_put_object_end(w)
-            else:
-                raise TypeError(f"no AMF0 form for {type(v).__name__}")
-        for v in values:
-            put(v)
-        if w.error:
-            raise ValueError(f"AMF0 encoding failed ({w.error})")
-        return ffi.unpack(ffi.cast("char *", w.data), w.len)
-    finally:
-        lib.omn_amf0_writer_free(w)
+# The provider's AMF0 helpers are thin wrappers over the C encoder/decoder.
+from ome.providers.amf0 import Undefined  # noqa: E402
+from ome.providers.amf0 import decode as _decode  # noqa: E402
+from ome.providers.amf0 import encode as amf0  # noqa: E402
 
 
 def amf0_to_list(payload) -> list:
-    """AMF0 values of a payload (cdata pointer + length, or bytes) as Python."""
-    out = ffi.new("char **")
-    n = ffi.new("size_t *")
-    data, length = payload if isinstance(payload, tuple) else (payload, len(payload))
-    rc = lib.omn_amf0_to_json(data, length, out, n)
-    if rc != 0:
-        raise ValueError(f"bad AMF0 ({rc})")
-    try:
-        return json.loads(ffi.unpack(out[0], n[0]))
-    finally:
-        lib.omn_amf0_json_free(out[0])
+    """AMF0 values of a payload given as (cdata pointer, length)."""
+    return _decode(*payload)
 
 
 # --------------------------------------------------------------- session
