@@ -1,81 +1,67 @@
 /* aac_asc.c - AAC AudioSpecificConfig (ISO/IEC 14496-3 1.6.2.1): object
  * type, sampling rate, channels (incl. a program config element), explicit
- * SBR/PS signalling and the GA frame length. Bounds-checked. */
+ * SBR/PS signalling and the GA frame length. Bounds-checked; read with the
+ * core's one bit reader (bits.h, raw mode). */
 #include "ome_native.h"
+#include "bits.h"
 
 #include <string.h>
 
-struct bits {
-    const uint8_t *p;
-    size_t len_bits, pos;
-    int overrun;
-};
-
-static uint32_t get(struct bits *b, int n)
+static uint32_t object_type(struct nal_bits *b)
 {
-    uint32_t v = 0;
-    while (n-- > 0) {
-        if (b->pos >= b->len_bits) { b->overrun = 1; v <<= 1; continue; }
-        v = v << 1 | ((b->p[b->pos >> 3] >> (7 - (b->pos & 7))) & 1);
-        b->pos++;
-    }
-    return v;
+    uint32_t aot = nb_u(b, 5);
+    return aot == 31 ? 32 + nb_u(b, 6) : aot;
 }
 
-static uint32_t object_type(struct bits *b)
-{
-    uint32_t aot = get(b, 5);
-    return aot == 31 ? 32 + get(b, 6) : aot;
-}
-
-static uint32_t sample_rate(struct bits *b)
+static uint32_t sample_rate(struct nal_bits *b)
 {
     static const uint32_t rates[13] = { 96000, 88200, 64000, 48000, 44100, 32000, 24000,
                                         22050, 16000, 12000, 11025, 8000, 7350 };
-    uint32_t idx = get(b, 4);
-    if (idx == 15) return get(b, 24);
+    uint32_t idx = nb_u(b, 4);
+    if (idx == 15) return nb_u(b, 24);
     return idx < 13 ? rates[idx] : 0;
 }
 
 /* program_config_element(): returns the channel count, 0 on error. */
-static int32_t pce_channels(struct bits *b)
+static int32_t pce_channels(struct nal_bits *b)
 {
     int32_t ch = 0;
-    get(b, 4); get(b, 2); get(b, 4);                 /* tag, object type, sf index */
-    uint32_t front = get(b, 4), side = get(b, 4), back = get(b, 4);
-    uint32_t lfe = get(b, 2), assoc = get(b, 3), cc = get(b, 4);
-    if (get(b, 1)) get(b, 4);                        /* mono mixdown */
-    if (get(b, 1)) get(b, 4);                        /* stereo mixdown */
-    if (get(b, 1)) get(b, 3);                        /* matrix mixdown */
+    nb_u(b, 4); nb_u(b, 2); nb_u(b, 4);                 /* tag, object type, sf index */
+    uint32_t front = nb_u(b, 4), side = nb_u(b, 4), back = nb_u(b, 4);
+    uint32_t lfe = nb_u(b, 2), assoc = nb_u(b, 3), cc = nb_u(b, 4);
+    if (nb_u(b, 1)) nb_u(b, 4);                        /* mono mixdown */
+    if (nb_u(b, 1)) nb_u(b, 4);                        /* stereo mixdown */
+    if (nb_u(b, 1)) nb_u(b, 3);                        /* matrix mixdown */
     for (uint32_t i = 0; i < front + side + back; i++) {
-        ch += get(b, 1) ? 2 : 1;                     /* is_cpe */
-        get(b, 4);
+        ch += nb_u(b, 1) ? 2 : 1;                     /* is_cpe */
+        nb_u(b, 4);
     }
     ch += (int32_t)lfe;
-    for (uint32_t i = 0; i < lfe; i++) get(b, 4);
-    for (uint32_t i = 0; i < assoc; i++) get(b, 4);
-    for (uint32_t i = 0; i < cc; i++) get(b, 5);
+    for (uint32_t i = 0; i < lfe; i++) nb_u(b, 4);
+    for (uint32_t i = 0; i < assoc; i++) nb_u(b, 4);
+    for (uint32_t i = 0; i < cc; i++) nb_u(b, 5);
     return b->overrun ? 0 : ch;
 }
 
 int omn_aac_asc_parse(const uint8_t *p, size_t len, omn_asc_info *out)
 {
     static const int32_t config_channels[16] = { 0, 1, 2, 3, 4, 5, 6, 8, 0, 0, 0, 7, 8, 24, 8, 0 };
-    struct bits b = { p, len > (SIZE_MAX >> 3) ? SIZE_MAX : len * 8, 0, 0 };
+    struct nal_bits b;
 
     if (!p || !out || len < 2) return OMN_ASC_E_MALFORMED;
+    nb_init_raw(&b, p, len);
     memset(out, 0, sizeof *out);
     uint32_t aot = object_type(&b);
     out->object_type = (int32_t)aot;
     out->sample_rate = sample_rate(&b);
-    uint32_t cfg = get(&b, 4);
+    uint32_t cfg = nb_u(&b, 4);
     out->channel_config = (int32_t)cfg;
     if (aot == 5 || aot == 29) {                     /* explicit SBR (and PS) */
         out->sbr = 1;
         out->ps = aot == 29;
         out->ext_sample_rate = sample_rate(&b);
         aot = object_type(&b);
-        if (aot == 22) get(&b, 4);                   /* extensionChannelConfiguration */
+        if (aot == 22) nb_u(&b, 4);                   /* extensionChannelConfiguration */
     }
     out->core_object_type = (int32_t)aot;
     if (b.overrun || aot == 0 || out->sample_rate == 0 || (out->sbr && out->ext_sample_rate == 0))
@@ -85,9 +71,9 @@ int omn_aac_asc_parse(const uint8_t *p, size_t len, omn_asc_info *out)
     switch (aot) {
     case 1: case 2: case 3: case 4: case 6: case 7:
     case 17: case 19: case 20: case 21: case 22: case 23:   /* GASpecificConfig */
-        out->frame_length = get(&b, 1) ? 960 : 1024;
-        if (get(&b, 1)) get(&b, 14);                 /* dependsOnCoreCoder: coreCoderDelay */
-        get(&b, 1);                                  /* extensionFlag */
+        out->frame_length = nb_u(&b, 1) ? 960 : 1024;
+        if (nb_u(&b, 1)) nb_u(&b, 14);                 /* dependsOnCoreCoder: coreCoderDelay */
+        nb_u(&b, 1);                                  /* extensionFlag */
         if (cfg == 0) out->channels = pce_channels(&b);
         if (b.overrun) {
             /* Truncated after the fields that matter: keep what we have

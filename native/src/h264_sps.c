@@ -1,9 +1,9 @@
 /* h264_sps.c - H.264 sequence parameter set and avcC (AVCDecoderConfiguration-
  * Record) reading: size after cropping, profile/level, chroma format, bit
  * depth and the VUI frame rate. Bounds-checked; emulation prevention removed
- * while reading (nal_bits.h). */
+ * while reading (bits.h). */
 #include "ome_native.h"
-#include "nal_bits.h"
+#include "bits.h"
 
 #include <string.h>
 

@@ -3,9 +3,9 @@
  * (everything an hvc1 codec string needs), chroma format, bit depth and the
  * VUI frame rate (which sits behind the short-term reference picture sets,
  * so those are walked too). Bounds-checked; emulation prevention removed
- * while reading (nal_bits.h). */
+ * while reading (bits.h). */
 #include "ome_native.h"
-#include "nal_bits.h"
+#include "bits.h"
 
 #include <string.h>
 

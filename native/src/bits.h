@@ -1,9 +1,11 @@
-/* nal_bits.h - private bit reader over an H.264/HEVC NAL unit payload that
- * drops emulation-prevention bytes (00 00 03) on the fly, so parameter sets
- * are parsed in place without an unescaped copy. Reading past the end sets
- * `overrun` and yields zeros; callers check it once at the end of a step. */
-#ifndef OMN_NAL_BITS_H
-#define OMN_NAL_BITS_H
+/* bits.h - the native core's one private MSB-first bit reader, with
+ * exp-Golomb codes. nb_init reads an H.264/HEVC NAL unit payload and drops
+ * emulation-prevention bytes (00 00 03) on the fly, so parameter sets are
+ * parsed in place without an unescaped copy; nb_init_raw reads plain bytes
+ * (AudioSpecificConfig). Reading past the end sets `overrun` and yields
+ * zeros; callers check it once at the end of a step. */
+#ifndef OMN_BITS_H
+#define OMN_BITS_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -15,16 +17,24 @@ struct nal_bits {
     uint32_t cur;        /* current byte */
     int left;            /* bits left in cur */
     int overrun;
+    int ep;              /* 1: drop emulation-prevention bytes */
 };
 
 static inline void nb_init(struct nal_bits *b, const uint8_t *p, size_t len)
 {
     b->p = p; b->len = len; b->pos = 0; b->zeros = 0; b->cur = 0; b->left = 0; b->overrun = 0;
+    b->ep = 1;
+}
+
+static inline void nb_init_raw(struct nal_bits *b, const uint8_t *p, size_t len)
+{
+    nb_init(b, p, len);
+    b->ep = 0;
 }
 
 static inline int nb_load(struct nal_bits *b)
 {
-    if (b->pos < b->len && b->zeros >= 2 && b->p[b->pos] == 3) { b->pos++; b->zeros = 0; }
+    if (b->ep && b->pos < b->len && b->zeros >= 2 && b->p[b->pos] == 3) { b->pos++; b->zeros = 0; }
     if (b->pos >= b->len) { b->overrun = 1; return -1; }
     b->cur = b->p[b->pos++];
     b->zeros = b->cur == 0 ? b->zeros + 1 : 0;
