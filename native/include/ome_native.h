@@ -480,7 +480,8 @@ enum omn_sps_status { OMN_SPS_OK = 0, OMN_SPS_E_MALFORMED = -1, OMN_SPS_E_NO_SPS
  * profile_idc/level_idc (H.264 level 31 = 3.1; HEVC level 93 = 3.1).
  * constraint_flags: H.264 constraint_set byte. HEVC: profile_space, tier,
  * profile_compat (general_profile_compatibility_flags), hevc_constraints
- * (the 48 constraint bits). fps_num/fps_den: from the VUI timing info
+ * (the 48 constraint bits), max_sub_layers (sps_max_sub_layers_minus1 + 1)
+ * and temporal_id_nesting (what an hvcC header repeats). fps_num/fps_den: from the VUI timing info
  * (H.264 time_scale / (2*num_units_in_tick); HEVC time_scale /
  * num_units_in_tick, or hvcC avgFrameRate/256), 0/0 when absent.
  * nal_length_size: from the avcC/hvcC record (0 for a bare SPS). */
@@ -495,6 +496,8 @@ typedef struct omn_sps_info {
     int32_t tier;
     uint32_t profile_compat;
     uint64_t hevc_constraints;
+    int32_t max_sub_layers;
+    int32_t temporal_id_nesting;
     int32_t chroma_format;
     int32_t bit_depth_luma;
     int32_t bit_depth_chroma;

@@ -1,9 +1,11 @@
 /* h264_sps.c - H.264 sequence parameter set and avcC (AVCDecoderConfiguration-
  * Record) reading: size after cropping, profile/level, chroma format, bit
  * depth and the VUI frame rate. Bounds-checked; emulation prevention removed
- * while reading (bits.h). */
+ * while reading (bits.h). The one H.264 SPS parser and avcC walk of the core:
+ * the CMAF packager builds on omn_avcc_walk (ps_record.h). */
 #include "ome_native.h"
 #include "bits.h"
+#include "ps_record.h"
 
 #include <string.h>
 
@@ -127,19 +129,23 @@ int omn_h264_sps_parse(const uint8_t *nal, size_t len, omn_sps_info *out)
     return 0;
 }
 
-int omn_avcc_parse(const uint8_t *p, size_t len, omn_sps_info *out)
+int omn_avcc_walk(const uint8_t *p, size_t len, omn_sps_info *out, omn_ps_layout *l)
 {
-    if (!p || !out || len < 7) return OMN_SPS_E_MALFORMED;
+    if (!p || !out || !l || len < 7) return OMN_SPS_E_MALFORMED;
     memset(out, 0, sizeof *out);
+    memset(l, 0, sizeof *l);
     if (p[0] != 1) return OMN_SPS_E_MALFORMED;      /* configurationVersion */
     int nal_len = (p[4] & 3) + 1;
     size_t n_sps = p[5] & 0x1F, off = 6;
     if (n_sps == 0) return OMN_SPS_E_NO_SPS;
+    l->typed = 1;
+    l->nsps = (uint32_t)n_sps;
     for (size_t i = 0; i < n_sps; i++) {
         if (len - off < 2) return OMN_SPS_E_MALFORMED;
         size_t sl = (size_t)p[off] << 8 | p[off + 1];
         off += 2;
         if (len - off < sl) return OMN_SPS_E_MALFORMED;
+        if (sl < 4 || (p[off] & 0x1F) != 7) l->typed = 0;
         if (i == 0) {
             int rc = omn_h264_sps_parse(p + off, sl, out);
             if (rc) return rc;
@@ -147,5 +153,25 @@ int omn_avcc_parse(const uint8_t *p, size_t len, omn_sps_info *out)
         off += sl;
     }
     out->nal_length_size = nal_len;
+    /* The PPS list only goes into *l: a record cut inside it still gives
+     * the SPS fields (l->end stays 0). */
+    if (off == len) return 0;
+    size_t n_pps = p[off++];
+    for (size_t i = 0; i < n_pps; i++) {
+        if (len - off < 2) return 0;
+        size_t pl = (size_t)p[off] << 8 | p[off + 1];
+        off += 2;
+        if (len - off < pl) return 0;
+        if (pl < 1 || (p[off] & 0x1F) != 8) l->typed = 0;
+        off += pl;
+    }
+    l->npps = (uint32_t)n_pps;
+    l->end = off;
     return 0;
+}
+
+int omn_avcc_parse(const uint8_t *p, size_t len, omn_sps_info *out)
+{
+    omn_ps_layout l;
+    return omn_avcc_walk(p, len, out, &l);
 }

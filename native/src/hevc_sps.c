@@ -3,9 +3,11 @@
  * (everything an hvc1 codec string needs), chroma format, bit depth and the
  * VUI frame rate (which sits behind the short-term reference picture sets,
  * so those are walked too). Bounds-checked; emulation prevention removed
- * while reading (bits.h). */
+ * while reading (bits.h). The one HEVC SPS parser and hvcC walk of the core:
+ * the CMAF packager builds on omn_hvcc_walk (ps_record.h). */
 #include "ome_native.h"
 #include "bits.h"
+#include "ps_record.h"
 
 #include <string.h>
 
@@ -63,7 +65,8 @@ int omn_hevc_sps_parse(const uint8_t *nal, size_t len, omn_sps_info *out)
     nb_u(&b, 4);                                   /* sps_video_parameter_set_id */
     uint32_t max_sub_layers = nb_u(&b, 3) + 1;
     if (max_sub_layers > 7) return OMN_SPS_E_MALFORMED;
-    nb_u1(&b);                                     /* temporal_id_nesting */
+    out->max_sub_layers = (int32_t)max_sub_layers;
+    out->temporal_id_nesting = (int32_t)nb_u1(&b);
 
     /* profile_tier_level(1, max_sub_layers - 1) */
     out->profile_space = (int32_t)nb_u(&b, 2);
@@ -163,25 +166,29 @@ int omn_hevc_sps_parse(const uint8_t *nal, size_t len, omn_sps_info *out)
     return 0;
 }
 
-int omn_hvcc_parse(const uint8_t *p, size_t len, omn_sps_info *out)
+int omn_hvcc_walk(const uint8_t *p, size_t len, omn_sps_info *out, omn_ps_layout *l)
 {
-    if (!p || !out || len < 23) return OMN_SPS_E_MALFORMED;
+    if (!p || !out || !l || len < 23) return OMN_SPS_E_MALFORMED;
     memset(out, 0, sizeof *out);
+    memset(l, 0, sizeof *l);
     if (p[0] != 1) return OMN_SPS_E_MALFORMED;      /* configurationVersion */
     int nal_len = (p[21] & 3) + 1;
     uint32_t avg_fps = (uint32_t)p[19] << 8 | p[20];  /* frames per 256 s */
     size_t n_arrays = p[22], off = 23;
     int found = 0;
+    l->typed = 1;
     for (size_t a = 0; a < n_arrays; a++) {
         if (len - off < 3) return OMN_SPS_E_MALFORMED;
         int type = p[off] & 0x3F;
         size_t n = (size_t)p[off + 1] << 8 | p[off + 2];
         off += 3;
+        if (n) l->types |= (uint64_t)1 << type;
         for (size_t i = 0; i < n; i++) {
             if (len - off < 2) return OMN_SPS_E_MALFORMED;
             size_t nl = (size_t)p[off] << 8 | p[off + 1];
             off += 2;
             if (len - off < nl) return OMN_SPS_E_MALFORMED;
+            if (nl < 2 || ((p[off] >> 1) & 0x3F) != type) l->typed = 0;
             if (type == 33 && !found) {
                 int rc = omn_hevc_sps_parse(p + off, nl, out);
                 if (rc) return rc;
@@ -190,8 +197,15 @@ int omn_hvcc_parse(const uint8_t *p, size_t len, omn_sps_info *out)
             off += nl;
         }
     }
+    l->end = off;
     if (!found) return OMN_SPS_E_NO_SPS;
     if (!out->fps_num && avg_fps) { out->fps_num = avg_fps; out->fps_den = 256; }
     out->nal_length_size = nal_len;
     return 0;
+}
+
+int omn_hvcc_parse(const uint8_t *p, size_t len, omn_sps_info *out)
+{
+    omn_ps_layout l;
+    return omn_hvcc_walk(p, len, out, &l);
 }

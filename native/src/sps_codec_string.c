@@ -1,6 +1,11 @@
-/* sps_codec_string.c - RFC 6381 codec strings ("avc1.64001f",
- * "hvc1.1.6.L120.B0") from the parameter-set fields omn_avcc_parse /
- * omn_hvcc_parse report (HEVC form per ISO/IEC 14496-15 Annex E). */
+/* sps_codec_string.c - the core's one RFC 6381 codec string for H.264 /
+ * HEVC ("avc1.64001f", "hvc1.1.6.L93.B0") from the parameter-set fields
+ * omn_avcc_parse / omn_hvcc_parse report; omn_codec_probe (CMAF) uses it
+ * too. HEVC form per ISO/IEC 14496-15 Annex E: profile space letter and
+ * profile, the compatibility flags bit-reversed in hex, tier and level, then
+ * each constraint byte as two hex digits (".B0", ".08", as Apple's
+ * examples, Shaka Packager and ExoPlayer write them), trailing zero bytes
+ * omitted. */
 #include "ome_native.h"
 
 #include <stdio.h>
@@ -23,7 +28,7 @@ int omn_sps_codec_string(const omn_sps_info *info, char *buf, size_t cap)
         for (int i = 0; i < 6; i++)
             if ((info->hevc_constraints >> (40 - 8 * i)) & 0xff) last = i;
         for (int i = 0; i <= last && n >= 0 && (size_t)n < cap; i++)
-            n += snprintf(buf + n, cap - (size_t)n, ".%X",
+            n += snprintf(buf + n, cap - (size_t)n, ".%02X",
                           (unsigned)((info->hevc_constraints >> (40 - 8 * i)) & 0xff));
     } else {
         return -1;
