@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 CONF   ?= conf
 NATIVE_SRC := $(wildcard native/src/*.c native/src/*.h native/include/*.h) native/build_ffi.py
 
-.PHONY: install run test test-native fuzz bench bench-api check-config clean
+.PHONY: install run test test-native fuzz bench bench-api bench-media check-config clean
 
 install: .stamps/system .stamps/venv .stamps/native
 
@@ -44,9 +44,11 @@ FUZZ_SECONDS ?= 30
 fuzz: .stamps/system
 	$(MAKE) -C native fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 
-bench: install bench-api
+bench: install bench-api bench-media
 bench-api: install
 	$(PY) bench/bench_api.py --out bench/RESULTS.md
+bench-media: install
+	$(PY) bench/bench_media.py --out bench/RESULTS.md
 
 clean:
 	rm -rf .stamps build ome/_native*.so ome/_native.c ome/_native.o
