@@ -137,7 +137,8 @@ def bench_packaging(runs: int) -> dict:
 class FeedServer:
     def __init__(self, streams: int, speed: float, tmp: Path, writes: bool = False) -> None:
         self.port = free_port()
-        self.stats_path = tmp / f"stats{streams}.json"
+        self.stats_path = tmp / f"stats{streams}-{self.port}.json"
+        self.stats_path.unlink(missing_ok=True)
         self.writes_path = tmp / "writes.json" if writes else None
         cmd = [sys.executable, str(HERE / "llhls_feed_server.py"), "--port", str(self.port), "--streams", str(streams),
                "--speed", str(speed), "--source", "720", "--part", str(PART_S), "--segment", str(SEGMENT_S),
@@ -159,7 +160,7 @@ class FeedServer:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"feed server exited with {self.proc.returncode}")
             st = self.stats()
-            if st and cond(st):
+            if st and st.get("pid") == self.proc.pid and cond(st):
                 return st
             time.sleep(0.2)
         raise TimeoutError("feed server did not get ready")
