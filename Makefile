@@ -7,7 +7,13 @@ NATIVE_SRC := $(wildcard native/src/*.c native/src/*.h native/include/*.h) nativ
 
 .PHONY: install run test test-native fuzz bench bench-api bench-media check-config clean
 
-install: .stamps/system .stamps/venv .stamps/native
+install: .stamps/system .stamps/venv .stamps/native .stamps/npm
+
+# hls.js + playwright-core for the player judge (tests/player/); Chromium itself is Debian's.
+.stamps/npm: package.json package-lock.json .stamps/system
+	@mkdir -p .stamps
+	npm ci --no-audit --no-fund
+	@touch $@
 
 .stamps/system: scripts/install-system-deps.sh
 	@mkdir -p .stamps
