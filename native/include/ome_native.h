@@ -50,7 +50,10 @@ int omn_format_double(double v, char *buf, size_t cap);
 /* ---- cmaf: byte buffer, codec configs, fMP4 init/part, ID3, emsg, LL-HLS packager ---- */
 /*
  * Conventions of this section (cmaf_*.c, mp4box.c, id3.c, emsg.c,
- * llhls_packager.c, buf.c):
+ * llhls_packager.c, buf.c). Codec configurations are parsed by the rtmp
+ * section's parsers (h264_sps.c, hevc_sps.c, aac_asc.c, opus_head.c,
+ * sps_codec_string.c); cmaf_codec.c / cmaf_h26x.c only check and
+ * normalise them for sample entries.
  *  - Every writer APPENDS to a caller-owned omn_buf, its first argument
  *    (after the object for omn_llhls_*). A zeroed omn_buf is a
  *    valid empty buffer; the caller releases its bytes with omn_buf_free.
@@ -108,12 +111,17 @@ typedef struct omn_codec_info {
     char codecs[64];          /* RFC 6381 CODECS string, NUL-terminated */
 } omn_codec_info;
 
-/* Parses and validates a codec configuration. 0 or OMN_CMAF_ECONFIG /
- * OMN_CMAF_EINVAL (unknown codec) / OMN_CMAF_ENOMEM. */
+/* Parses and validates a codec configuration for packaging. 0 or
+ * OMN_CMAF_ECONFIG / OMN_CMAF_EINVAL (unknown codec) / OMN_CMAF_ENOMEM.
+ * The parsing itself is the rtmp section's (omn_avcc_parse, omn_hvcc_parse,
+ * omn_aac_asc_parse, omn_opus_head_parse, omn_sps_codec_string); this adds
+ * what a CMAF sample entry needs on top: NAL lengths 1, 2 or 4, a PPS (and
+ * for HEVC a VPS), AAC with a Main/LC/SSR/LTP core in channel configuration
+ * 0-7 (0: a PCE gives the count), Opus through its OpusHead checks. */
 int omn_codec_probe(int codec, const uint8_t *cfg, size_t len, omn_codec_info *out);
 
-/* Writes the RFC 6381 CODECS string (avc1.PPCCLL, hvc1.P.C.Ltt.BB, mp4a.40.N,
- * opus) NUL-terminated into out. Returns its length, or a negative status
+/* Writes the RFC 6381 CODECS string (avc1.PPCCLL, hvc1.P.C.Ltt.BB as
+ * omn_sps_codec_string writes it, mp4a.40.N, opus) NUL-terminated into out. Returns its length, or a negative status
  * (OMN_CMAF_ETOOBIG when cap is too small; 64 always suffices). */
 int omn_codecs_string(int codec, const uint8_t *cfg, size_t len, char *out, size_t cap);
 
@@ -265,7 +273,8 @@ int omn_llhls_pop_part(omn_llhls *p, omn_llhls_part *out);
 
 /* ---- rtmp: handshake, chunk stream, AMF0, FLV tags, codec configs ---- */
 /* rtmp_handshake.c, rtmp_chunk.c, amf0.c, flv.c, h264_sps.c, hevc_sps.c,
- * sps_codec_string.c, aac_asc.c, opus_head.c. Timestamps are integer
+ * sps_codec_string.c, aac_asc.c, opus_head.c (the codec-config parsers are
+ * shared with the cmaf section). Timestamps are integer
  * milliseconds. Every length is checked: malformed input gives a negative
  * return for that call (or a sticky connection error), never a crash, and
  * no allocation exceeds the limits documented below. */
@@ -475,15 +484,19 @@ typedef struct omn_flv_tag {
 int omn_flv_parse(uint32_t type_id, const uint8_t *payload, size_t len, omn_flv_tag *out);
 
 /* -- h264_sps.c / hevc_sps.c / sps_codec_string.c: video configs -------- */
+/* The core's one H.264 / HEVC SPS parser, avcC / hvcC walk and H.264 / HEVC
+ * CODECS string: the CMAF packager (omn_codec_probe, cmaf section) builds
+ * on these. SPS sizes are capped at 16888 per side (the highest level's
+ * sqrt(8 * MaxFS)). */
 enum omn_sps_status { OMN_SPS_OK = 0, OMN_SPS_E_MALFORMED = -1, OMN_SPS_E_NO_SPS = -2 };
 /* width/height: after cropping (conformance window). profile/level: the
  * profile_idc/level_idc (H.264 level 31 = 3.1; HEVC level 93 = 3.1).
  * constraint_flags: H.264 constraint_set byte. HEVC: profile_space, tier,
  * profile_compat (general_profile_compatibility_flags), hevc_constraints
  * (the 48 constraint bits), max_sub_layers (sps_max_sub_layers_minus1 + 1)
- * and temporal_id_nesting (what an hvcC header repeats). fps_num/fps_den: from the VUI timing info
- * (H.264 time_scale / (2*num_units_in_tick); HEVC time_scale /
- * num_units_in_tick, or hvcC avgFrameRate/256), 0/0 when absent.
+ * and temporal_id_nesting (what an hvcC header repeats). fps_num/fps_den:
+ * from the VUI timing info (H.264 time_scale / (2*num_units_in_tick); HEVC
+ * time_scale / num_units_in_tick, or hvcC avgFrameRate/256), 0/0 when absent.
  * nal_length_size: from the avcC/hvcC record (0 for a bare SPS). */
 typedef struct omn_sps_info {
     int32_t codec;
@@ -515,11 +528,15 @@ int omn_hevc_sps_parse(const uint8_t *nal, size_t len, omn_sps_info *out);
  * data of a sequence header tag); the first SPS is parsed. */
 int omn_avcc_parse(const uint8_t *p, size_t len, omn_sps_info *out);
 int omn_hvcc_parse(const uint8_t *p, size_t len, omn_sps_info *out);
-/* "avc1.PPCCLL" / "hvc1.1.6.L120.B0" into buf (NUL-terminated); returns
- * the length or -1 (unknown codec, cap too small; 48 always suffices). */
+/* "avc1.PPCCLL" / "hvc1.1.6.L93.B0" into buf (NUL-terminated); returns
+ * the length or -1 (unknown codec, cap too small; 48 always suffices).
+ * HEVC per ISO/IEC 14496-15 Annex E, each constraint byte as two hex
+ * digits, trailing zero bytes omitted. */
 int omn_sps_codec_string(const omn_sps_info *info, char *buf, size_t cap);
 
 /* -- aac_asc.c / opus_head.c: audio configs ------------------------------ */
+/* The core's one AudioSpecificConfig and OpusHead parsers; the CMAF
+ * packager (omn_codec_probe) builds on these too. */
 enum omn_asc_status { OMN_ASC_OK = 0, OMN_ASC_E_MALFORMED = -1 };
 /* object_type: the AOT as signalled first (5 = SBR, 29 = PS, for codec
  * strings mp4a.40.N); core_object_type: the underlying one (2 = AAC LC).
@@ -538,13 +555,20 @@ typedef struct omn_asc_info {
     int32_t frame_length;
 } omn_asc_info;
 int omn_aac_asc_parse(const uint8_t *p, size_t len, omn_asc_info *out);
-/* OpusHead (RFC 7845 5.1), as in an E-RTMP Opus sequence start. */
+/* OpusHead (RFC 7845 5.1), as in an E-RTMP Opus sequence start. Rejected
+ * unless the channel mapping is valid (5.1.1): family 0 has 1 or 2
+ * channels (stream_count 1, coupled_count channels - 1); other families
+ * carry stream/coupled counts (streams >= 1, coupled <= streams, sum <= 255;
+ * family 1: <= 8 channels) and a mapping table whose entries name a decoded
+ * channel or are 255. */
 typedef struct omn_opus_info {
     int32_t channels;
     uint32_t pre_skip;
     uint32_t input_sample_rate;
     int32_t output_gain;
     int32_t mapping_family;
+    int32_t stream_count;
+    int32_t coupled_count;
 } omn_opus_info;
 int omn_opus_head_parse(const uint8_t *p, size_t len, omn_opus_info *out);
 

@@ -1,99 +1,44 @@
-/* cmaf_codec.c - codec configuration dispatch: AudioSpecificConfig and
- * OpusHead parsing, ADTS headers, Opus TOC durations, omn_codec_probe and
- * CODECS strings. H.264/H.265 records live in cmaf_h26x.c. Inputs come
- * from publishers and are untrusted. */
+/* cmaf_codec.c - codec configuration dispatch for the packager
+ * (omn_codec_probe, omn_codecs_string): AudioSpecificConfig and OpusHead
+ * turned into sample-entry records, ADTS headers, Opus TOC durations.
+ * Parsing itself is aac_asc.c / opus_head.c (audio) and cmaf_h26x.c on
+ * h264_sps.c / hevc_sps.c (video). Inputs come from publishers and are
+ * untrusted. */
 #include "cmaf_internal.h"
 
 #include <stdio.h>
 #include <string.h>
 
-typedef struct bits {
-    const uint8_t *p;
-    size_t nbits, pos;
-    int err;
-} bits;
-
-static uint32_t get(bits *b, int n)
-{
-    uint32_t v = 0;
-    if (b->err || (size_t)n > b->nbits - b->pos) { b->err = 1; return 0; }
-    for (int i = 0; i < n; i++, b->pos++)
-        v = (v << 1) | ((b->p[b->pos >> 3] >> (7 - (b->pos & 7))) & 1u);
-    return v;
-}
-
-static const uint32_t aac_rates[13] = {
-    96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350
-};
-static const uint32_t aac_channels[8] = { 0, 1, 2, 3, 4, 5, 6, 8 };
-
-static uint32_t asc_rate(bits *b)
-{
-    uint32_t idx = get(b, 4);
-    if (idx == 15) return get(b, 24);
-    if (idx > 12) { b->err = 1; return 0; }
-    return aac_rates[idx];
-}
-
-static uint32_t asc_aot(bits *b)
-{
-    uint32_t aot = get(b, 5);
-    return aot == 31 ? 32 + get(b, 6) : aot;
-}
-
+/* AudioSpecificConfig: parsed by omn_aac_asc_parse (aac_asc.c); here it is
+ * held to what the packager carries (an AAC Main/LC/SSR/LTP core, plain or
+ * with explicit SBR/PS, in a channel configuration mp4a/ADTS can signal). */
 static int parse_asc(omn_codec_cfg *c, const uint8_t *p, size_t n)
 {
-    if (n < 2 || n > 64) return OMN_CMAF_ECONFIG;
-    bits b = { p, n * 8, 0, 0 };
-    uint32_t aot = asc_aot(&b), signalled = aot;
-    uint32_t rate = asc_rate(&b), out_rate = rate;
-    uint32_t chan = get(&b, 4);
-    int sbr = 0;
-    if (aot == 5 || aot == 29) {
-        sbr = 1;
-        out_rate = asc_rate(&b);
-        aot = asc_aot(&b);
-    }
-    if (b.err || aot < 1 || aot > 4 || chan > 7 || rate == 0 || out_rate == 0)
+    omn_asc_info a;
+    if (n > 64 || omn_aac_asc_parse(p, n, &a) != 0) return OMN_CMAF_ECONFIG;
+    if (a.core_object_type < 1 || a.core_object_type > 4 || a.channel_config > 7 || a.channels <= 0)
         return OMN_CMAF_ECONFIG;
-    uint32_t frame = get(&b, 1) ? 960 : 1024;            /* GASpecificConfig frameLengthFlag */
-    if (b.err) return OMN_CMAF_ECONFIG;
-    if (sbr) frame *= 2;
+    uint32_t out_rate = a.sbr ? a.ext_sample_rate : a.sample_rate;
     if (out_rate > 0xFFFF * 2) return OMN_CMAF_ECONFIG;  /* timescale sanity (<= 131070 Hz) */
-    c->aac_object_type = signalled;
+    c->aac_object_type = (uint32_t)a.object_type;
     c->info.sample_rate = out_rate;
     c->info.timescale = out_rate;
-    c->info.channels = chan ? aac_channels[chan] : 2;
-    if (signalled == 29) c->info.channels = 2;
-    c->info.frame_ticks = frame;
-    snprintf(c->info.codecs, sizeof c->info.codecs, "mp4a.40.%u", (unsigned)signalled);
+    c->info.channels = a.ps ? 2 : (uint32_t)a.channels;
+    c->info.frame_ticks = (uint32_t)a.frame_length * (a.sbr ? 2 : 1);
+    snprintf(c->info.codecs, sizeof c->info.codecs, "mp4a.40.%u", (unsigned)a.object_type);
     return omn_buf_append(&c->record, p, n);
 }
 
+/* OpusHead: parsed and validated by omn_opus_head_parse (opus_head.c);
+ * here it becomes the dOps body. */
 static int parse_opus_head(omn_codec_cfg *c, const uint8_t *p, size_t n)
 {
-    if (n < 19 || memcmp(p, "OpusHead", 8) != 0) return OMN_CMAF_ECONFIG;
-    uint32_t version = p[8], ch = p[9];
-    uint32_t pre_skip = p[10] | (uint32_t)p[11] << 8;
-    uint32_t in_rate = p[12] | (uint32_t)p[13] << 8 | (uint32_t)p[14] << 16 | (uint32_t)p[15] << 24;
-    int32_t gain = (int16_t)(p[16] | p[17] << 8);
-    uint32_t family = p[18];
-    if ((version & 0xF0) != 0 || ch == 0) return OMN_CMAF_ECONFIG;
-    uint32_t streams = 0, coupled = 0;
-    if (family == 0) {
-        if (ch > 2) return OMN_CMAF_ECONFIG;
-    } else {
-        if (n < 21 + (size_t)ch) return OMN_CMAF_ECONFIG;
-        streams = p[19];
-        coupled = p[20];
-        if (streams == 0 || coupled > streams || streams + coupled > 255) return OMN_CMAF_ECONFIG;
-        if (family == 1 && ch > 8) return OMN_CMAF_ECONFIG;
-        for (uint32_t i = 0; i < ch; i++)
-            if (p[21 + i] != 255 && p[21 + i] >= streams + coupled) return OMN_CMAF_ECONFIG;
-    }
-    c->opus_pre_skip = pre_skip;
-    c->opus_input_rate = in_rate;
-    c->opus_gain = gain;
+    omn_opus_info o;
+    if (omn_opus_head_parse(p, n, &o) != 0) return OMN_CMAF_ECONFIG;
+    uint32_t ch = (uint32_t)o.channels, family = (uint32_t)o.mapping_family;
+    c->opus_pre_skip = o.pre_skip;
+    c->opus_input_rate = o.input_sample_rate;
+    c->opus_gain = o.output_gain;
     c->opus_family = family;
     c->info.sample_rate = 48000;
     c->info.timescale = 48000;
@@ -105,13 +50,13 @@ static int parse_opus_head(omn_codec_cfg *c, const uint8_t *p, size_t n)
     omn_w_open(&w, &c->record);
     omn_w_u8(&w, 0);
     omn_w_u8(&w, ch);
-    omn_w_u16(&w, pre_skip);
-    omn_w_u32(&w, in_rate);
-    omn_w_u16(&w, (uint32_t)gain & 0xFFFF);
+    omn_w_u16(&w, o.pre_skip);
+    omn_w_u32(&w, o.input_sample_rate);
+    omn_w_u16(&w, (uint32_t)o.output_gain & 0xFFFF);
     omn_w_u8(&w, family);
     if (family != 0) {
-        omn_w_u8(&w, streams);
-        omn_w_u8(&w, coupled);
+        omn_w_u8(&w, (uint32_t)o.stream_count);
+        omn_w_u8(&w, (uint32_t)o.coupled_count);
         omn_w_bytes(&w, p + 21, ch);
     }
     return omn_w_done(&w);
