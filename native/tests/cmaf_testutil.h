@@ -1,5 +1,6 @@
 /* cmaf_testutil.h - tiny ISOBMFF reader and check macros for the CMAF C
- * tests (test_cmaf.c, test_llhls.c, test_emsg_id3.c). Test-only code. */
+ * tests (test_cmaf.c, test_llhls.c, test_emsg_id3.c), also the codec
+ * configuration and FLV tests (test_codec_config.c, test_flv.c). Test-only code. */
 #ifndef CMAF_TESTUTIL_H
 #define CMAF_TESTUTIL_H
 #include "ome_native.h"

@@ -1,138 +1,9 @@
-/* Unit tests for the CMAF writers: codec configuration parsing (avcC,
- * hvcC, AudioSpecificConfig, OpusHead), CODECS strings, records from
- * Annex B / ADTS, init segments and media parts checked box by box. */
+/* Unit tests for the CMAF writers: Annex B splitting, init segments and
+ * media parts checked box by box. Codec configurations (avcC, hvcC,
+ * AudioSpecificConfig, OpusHead, CODECS strings, records from Annex B /
+ * ADTS) are tested in test_codec_config.c. */
 #include "cmaf_testutil.h"
 #include "../src/cmaf_internal.h"
-
-static void test_avc(void)
-{
-    uint8_t rec[256];
-    size_t n = make_avcc(rec, SPS_1080P_HIGH, PPS_1080P_HIGH, 4);
-    omn_codec_info info;
-    CHECK(omn_codec_probe(OMN_CODEC_H264, rec, n, &info) == 0);
-    CHECK(info.is_video == 1 && info.timescale == 90000);
-    CHECK_EQ(info.width, 1920);
-    CHECK_EQ(info.height, 1080);                        /* 1088 cropped */
-    CHECK_EQ(info.nal_length_size, 4);
-    CHECK(strcmp(info.codecs, "avc1.640028") == 0);
-
-    n = make_avcc(rec, SPS_240P_BASE, PPS_240P_BASE, 2);
-    CHECK(omn_codec_probe(OMN_CODEC_H264, rec, n, &info) == 0);
-    CHECK(info.width == 320 && info.height == 240 && info.nal_length_size == 2);
-    char s[64];
-    CHECK(omn_codecs_string(OMN_CODEC_H264, rec, n, s, sizeof s) == 11);
-    CHECK(strcmp(s, "avc1.42c00d") == 0);
-    CHECK(omn_codecs_string(OMN_CODEC_H264, rec, n, s, 11) == OMN_CMAF_ETOOBIG);
-
-    /* every truncation is rejected, never read past */
-    for (size_t i = 0; i < n; i++)
-        CHECK(omn_codec_probe(OMN_CODEC_H264, rec, i, &info) == OMN_CMAF_ECONFIG);
-    rec[0] = 0;
-    CHECK(omn_codec_probe(OMN_CODEC_H264, rec, n, &info) == OMN_CMAF_ECONFIG);
-    rec[0] = 1;
-    rec[4] = 0xFE;                                      /* 3-byte lengths are invalid */
-    CHECK(omn_codec_probe(OMN_CODEC_H264, rec, n, &info) == OMN_CMAF_ECONFIG);
-    CHECK(omn_codec_probe(99, rec, n, &info) == OMN_CMAF_EINVAL);
-
-    /* avcC from Annex B equals the hand-built record */
-    const char *ps[] = { "09f0", SPS_1080P_HIGH, PPS_1080P_HIGH, PPS_1080P_HIGH, "6588840021" };
-    uint8_t ab[256];
-    size_t an = make_annexb_ps(ab, ps, 5);
-    omn_buf out = {0};
-    CHECK(omn_avcc_from_annexb(&out, ab, an) == 0);
-    n = make_avcc(rec, SPS_1080P_HIGH, PPS_1080P_HIGH, 4);
-    CHECK(out.len == n && memcmp(out.data, rec, n) == 0);   /* duplicate PPS dropped */
-    CHECK(omn_avcc_from_annexb(&out, ab, 10) == OMN_CMAF_ECONFIG);
-    omn_buf_free(&out);
-}
-
-static size_t make_hvcc(uint8_t *rec, omn_buf *tmp)
-{
-    const char *ps[] = { HEVC_VPS, HEVC_SPS, HEVC_PPS };
-    uint8_t ab[256];
-    size_t an = make_annexb_ps(ab, ps, 3);
-    tmp->len = 0;
-    CHECK(omn_hvcc_from_annexb(tmp, ab, an) == 0);
-    memcpy(rec, tmp->data, tmp->len);
-    return tmp->len;
-}
-
-static void test_hevc(void)
-{
-    uint8_t rec[256];
-    omn_buf tmp = {0};
-    size_t n = make_hvcc(rec, &tmp);
-    CHECK(n == 23 + 3 * 5 + 24 + 43 + 7);
-    CHECK(rec[0] == 1 && rec[1] == 0x01 && be32(rec + 2) == 0x60000000 && rec[6] == 0x90);
-    CHECK(rec[12] == 93 && rec[16] == 0xFD && (rec[21] & 3) == 3 && rec[22] == 3);
-    CHECK(rec[23] == 0xA0 && rec[23 + 5 + 24] == 0xA1);   /* array_completeness | type */
-    omn_codec_info info;
-    CHECK(omn_codec_probe(OMN_CODEC_H265, rec, n, &info) == 0);
-    CHECK(info.width == 1280 && info.height == 720 && info.timescale == 90000);
-    CHECK(strcmp(info.codecs, "hvc1.1.6.L93.90") == 0);
-
-    /* a publisher record with 2-byte lengths and completeness 0 is normalised */
-    rec[21] = (rec[21] & ~3) | 1;
-    rec[23] &= 0x3F;
-    CHECK(omn_codec_probe(OMN_CODEC_H265, rec, n, &info) == 0 && info.nal_length_size == 2);
-    omn_buf init = {0};
-    CHECK(omn_cmaf_write_init(&init, OMN_CODEC_H265, rec, n, 0) == 0);
-    tbox b;
-    CHECK(find_path(init.data, init.len, "moov/trak/mdia/minf/stbl/stsd/hvc1/hvcC", &b) == 0);
-    CHECK(b.body_len == n && (b.body[21] & 3) == 3 && b.body[23] == 0xA0);
-    CHECK(memcmp(b.body + 24, rec + 24, n - 24) == 0);
-    for (size_t i = 0; i < n; i++)
-        CHECK(omn_codec_probe(OMN_CODEC_H265, rec, i, &info) != 0);
-    omn_buf_free(&init);
-    omn_buf_free(&tmp);
-}
-
-static void test_audio_configs(void)
-{
-    omn_codec_info info;
-    static const uint8_t lc48[] = { 0x11, 0x90 }, lc44[] = { 0x12, 0x10 };
-    static const uint8_t he[] = { 0x2b, 0x11, 0x88, 0x00 }, esc[] = { 0xf8, 0x06, 0x40 };
-    CHECK(omn_codec_probe(OMN_CODEC_AAC, lc48, 2, &info) == 0);
-    CHECK(info.timescale == 48000 && info.channels == 2 && info.frame_ticks == 1024);
-    CHECK(strcmp(info.codecs, "mp4a.40.2") == 0 && !info.is_video);
-    CHECK(omn_codec_probe(OMN_CODEC_AAC, lc44, 2, &info) == 0 && info.timescale == 44100);
-    CHECK(omn_codec_probe(OMN_CODEC_AAC, he, 4, &info) == 0);
-    CHECK(info.timescale == 48000 && info.frame_ticks == 2048 && strcmp(info.codecs, "mp4a.40.5") == 0);
-    CHECK(omn_codec_probe(OMN_CODEC_AAC, esc, 3, &info) == OMN_CMAF_ECONFIG);  /* AOT 32 */
-    CHECK(omn_codec_probe(OMN_CODEC_AAC, lc48, 1, &info) == OMN_CMAF_ECONFIG);
-    static const uint8_t bad_rate[] = { 0x16, 0x90 };   /* sampling index 13 */
-    CHECK(omn_codec_probe(OMN_CODEC_AAC, bad_rate, 2, &info) == OMN_CMAF_ECONFIG);
-
-    /* ADTS header -> ASC */
-    static const uint8_t adts[] = { 0xFF, 0xF1, 0x4C, 0x80, 0x01, 0x3F, 0xFC };  /* LC 48k 2ch */
-    omn_buf asc = {0};
-    CHECK(omn_asc_from_adts(&asc, adts, sizeof adts) == 0);
-    CHECK(asc.len == 2 && asc.data[0] == 0x11 && asc.data[1] == 0x90);
-    CHECK(omn_asc_from_adts(&asc, adts, 6) == OMN_CMAF_ECONFIG && asc.len == 2);
-    omn_buf_free(&asc);
-
-    /* OpusHead: stereo, pre-skip 312, 48 kHz */
-    uint8_t head[32] = { 'O', 'p', 'u', 's', 'H', 'e', 'a', 'd', 1, 2, 0x38, 0x01,
-                         0x80, 0xBB, 0, 0, 0, 0, 0 };
-    CHECK(omn_codec_probe(OMN_CODEC_OPUS, head, 19, &info) == 0);
-    CHECK(info.timescale == 48000 && info.channels == 2 && strcmp(info.codecs, "opus") == 0);
-    omn_buf init = {0};
-    CHECK(omn_cmaf_write_init(&init, OMN_CODEC_OPUS, head, 19, 0) == 0);
-    tbox b;
-    CHECK(find_path(init.data, init.len, "moov/trak/mdia/minf/stbl/stsd/Opus/dOps", &b) == 0);
-    static const uint8_t dops[] = { 0, 2, 0x01, 0x38, 0, 0, 0xBB, 0x80, 0, 0, 0 };
-    CHECK(b.body_len == sizeof dops && memcmp(b.body, dops, sizeof dops) == 0);
-    CHECK(find_path(init.data, init.len, "moov/trak/mdia/minf/stbl/stsd/Opus", &b) == 0);
-    CHECK(be16(b.body + 16) == 2 && be32(b.body + 24) == 48000u << 16);
-    omn_buf_free(&init);
-    head[9] = 3;                                      /* family 0 allows 1-2 channels */
-    CHECK(omn_codec_probe(OMN_CODEC_OPUS, head, 19, &info) == OMN_CMAF_ECONFIG);
-    head[18] = 1; head[19] = 2; head[20] = 1; head[21] = 0; head[22] = 4; head[23] = 1;
-    CHECK(omn_codec_probe(OMN_CODEC_OPUS, head, 24, &info) == OMN_CMAF_ECONFIG);  /* 4 >= 3 */
-    head[22] = 2;
-    CHECK(omn_codec_probe(OMN_CODEC_OPUS, head, 24, &info) == 0 && info.channels == 3);
-    CHECK(omn_codec_probe(OMN_CODEC_OPUS, head, 23, &info) == OMN_CMAF_ECONFIG);
-}
 
 static void check_common_init(const omn_buf *init, uint32_t ts, const char *handler, int aid3)
 {
@@ -290,9 +161,6 @@ static void test_annexb_split(void)
 int main(void)
 {
     test_annexb_split();
-    test_avc();
-    test_hevc();
-    test_audio_configs();
     test_init_video();
     test_init_audio();
     test_part();
