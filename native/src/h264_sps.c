@@ -22,6 +22,27 @@ static void skip_scaling_list(struct nal_bits *b, int size)
     }
 }
 
+void omn_vui_head(struct nal_bits *b, omn_sps_info *out)
+{
+    if (nb_u1(b)) {                                  /* aspect_ratio_info_present */
+        uint32_t idc = nb_u(b, 8);
+        if (idc == 255) { out->sar_num = nb_u(b, 16); out->sar_den = nb_u(b, 16); }
+        else {
+            static const uint8_t sar[17][2] = {
+                {0, 0}, {1, 1}, {12, 11}, {10, 11}, {16, 11}, {40, 33}, {24, 11}, {20, 11},
+                {32, 11}, {80, 33}, {18, 11}, {15, 11}, {64, 33}, {160, 99}, {4, 3}, {3, 2}, {2, 1} };
+            if (idc < 17) { out->sar_num = sar[idc][0]; out->sar_den = sar[idc][1]; }
+        }
+    }
+    if (nb_u1(b)) nb_u1(b);                          /* overscan */
+    if (nb_u1(b)) {                                  /* video_signal_type */
+        nb_u(b, 3);
+        out->full_range = (int32_t)nb_u1(b);
+        if (nb_u1(b)) nb_u(b, 24);
+    }
+    if (nb_u1(b)) { nb_ue(b); nb_ue(b); }            /* chroma_loc_info */
+}
+
 int omn_h264_sps_parse(const uint8_t *nal, size_t len, omn_sps_info *out)
 {
     struct nal_bits b;
@@ -97,23 +118,7 @@ int omn_h264_sps_parse(const uint8_t *nal, size_t len, omn_sps_info *out)
     out->height = (uint32_t)(h - crop_h);
 
     if (nb_u1(&b)) {                                 /* vui_parameters_present */
-        if (nb_u1(&b)) {                             /* aspect_ratio_info_present */
-            uint32_t idc = nb_u(&b, 8);
-            if (idc == 255) { out->sar_num = nb_u(&b, 16); out->sar_den = nb_u(&b, 16); }
-            else {
-                static const uint8_t sar[17][2] = {
-                    {0, 0}, {1, 1}, {12, 11}, {10, 11}, {16, 11}, {40, 33}, {24, 11}, {20, 11},
-                    {32, 11}, {80, 33}, {18, 11}, {15, 11}, {64, 33}, {160, 99}, {4, 3}, {3, 2}, {2, 1} };
-                if (idc < 17) { out->sar_num = sar[idc][0]; out->sar_den = sar[idc][1]; }
-            }
-        }
-        if (nb_u1(&b)) nb_u1(&b);                    /* overscan */
-        if (nb_u1(&b)) {                             /* video_signal_type */
-            nb_u(&b, 3);
-            out->full_range = (int32_t)nb_u1(&b);
-            if (nb_u1(&b)) nb_u(&b, 24);
-        }
-        if (nb_u1(&b)) { nb_ue(&b); nb_ue(&b); }     /* chroma_loc_info */
+        omn_vui_head(&b, out);
         if (nb_u1(&b)) {                             /* timing_info_present */
             uint32_t units = nb_u(&b, 32), scale = nb_u(&b, 32);
             if (!b.overrun && units && scale) {

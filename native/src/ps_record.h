@@ -1,10 +1,12 @@
-/* ps_record.h - private: the one walk over an avcC / hvcC record
- * (h264_sps.c / hevc_sps.c), shared by the public omn_avcc_parse /
- * omn_hvcc_parse and the CMAF packager (cmaf_h26x.c), which needs the
- * record's layout to validate and normalise it. Not seen by cffi. */
+/* ps_record.h - private interface of the parameter-set parsers
+ * (h264_sps.c / hevc_sps.c): the one walk over an avcC / hvcC record,
+ * shared by the public omn_avcc_parse / omn_hvcc_parse and the CMAF
+ * packager (cmaf_h26x.c), which needs the record's layout to validate and
+ * normalise it; and the VUI fields H.264 and HEVC share. Not seen by cffi. */
 #ifndef OMN_PS_RECORD_H
 #define OMN_PS_RECORD_H
 #include "ome_native.h"
+#include "bits.h"
 
 typedef struct omn_ps_layout {
     int typed;          /* every NAL unit has its list's type and a plausible size: avcC SPS
@@ -21,5 +23,10 @@ typedef struct omn_ps_layout {
  * codes), also filling *l. */
 int omn_avcc_walk(const uint8_t *p, size_t len, omn_sps_info *out, omn_ps_layout *l);
 int omn_hvcc_walk(const uint8_t *p, size_t len, omn_sps_info *out, omn_ps_layout *l);
+
+/* The VUI start common to H.264 (E.1.1) and HEVC (E.2.1): aspect ratio
+ * (sar_num/sar_den), overscan, video signal type (full_range) and chroma
+ * location. Defined in h264_sps.c. */
+void omn_vui_head(struct nal_bits *b, omn_sps_info *out);
 
 #endif
