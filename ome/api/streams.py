@@ -104,11 +104,42 @@ def stream_info(stream: Any) -> dict[str, Any]:
             "name": output.name,
             "tracks": _tracks_json(output),
         }
-        playlists = getattr(output, "playlists", None)
-        if playlists is not None:
-            item["playlists"] = [_as_json(p) for p in playlists]
+        playlists = [_as_json(p) for p in (getattr(output, "playlists", None) or [])]
+        playlists += default_playlists(output)
+        if playlists or getattr(output, "playlists", None) is not None:
+            item["playlists"] = playlists
         outputs.append(item)
     return _drop_empty_strings({"name": stream.name, "input": source, "outputs": outputs})
+
+
+_LLHLS_VIDEO = ("H264", "H265")
+_LLHLS_AUDIO = ("AAC", "OPUS")
+
+
+def default_playlists(output: Any) -> list[dict[str, Any]]:
+    """Each publisher's default playlist, appended at GET time (reference §4.4). LL-HLS: OME's
+    `llhls_default` / `llhls` (served as llhls.m3u8) with the first supported video and audio
+    tracks, when the app has `<Publishers><LLHLS>` with CreateDefaultPlaylist true."""
+    app = getattr(output, "app", None)
+    pubs = getattr(getattr(app, "config", None), "publishers", None)
+    llhls = getattr(pubs, "llhls", None) if pubs is not None else None
+    if llhls is None or not llhls.create_default_playlist:
+        return []
+    tracks = getattr(output, "tracks", None) or {}
+    items = [tracks[k] for k in sorted(tracks)] if isinstance(tracks, dict) else list(tracks)
+    video = next((t for t in items if str(getattr(t, "codec", "")).upper() in _LLHLS_VIDEO), None)
+    audio = next((t for t in items if str(getattr(t, "codec", "")).upper() in _LLHLS_AUDIO), None)
+    if video is None and audio is None:
+        return []
+    names = [t.name for t in (video, audio) if t is not None and t.name]
+    rendition: dict[str, Any] = {"name": "_".join(names)}
+    if video is not None:
+        rendition["videoVariantName"] = video.name
+    if audio is not None:
+        rendition["audioVariantName"] = audio.name
+    return [{"name": "llhls_default", "fileName": "llhls",
+             "options": {"webrtcAutoAbr": True, "hlsChunklistPathDepth": -1, "enableTsPackaging": False},
+             "renditions": [rendition]}]
 
 
 def _tracks_json(stream: Any) -> list[Any]:
