@@ -92,8 +92,11 @@ def media_playlist(s: "LlhlsStream", st: "TrackState", *, skip: bool = False) ->
            f"#EXT-X-TARGETDURATION:{s.target_duration}",
            server_control(s),
            f"#EXT-X-PART-INF:PART-TARGET={seconds_up(s.pt_ticks, s.pt_timescale)}",
-           f"#EXT-X-MEDIA-SEQUENCE:{segs[0].msn if segs else s.first_msn}",
-           f'#EXT-X-MAP:URI="{init_name(st, key)}"']
+           f"#EXT-X-MEDIA-SEQUENCE:{segs[0].msn if segs else s.first_msn}"]
+    disc_seq = st.discontinuity_sequence(segs[0].msn) if segs else st.disc_dropped
+    if disc_seq:
+        out.append(f"#EXT-X-DISCONTINUITY-SEQUENCE:{disc_seq}")
+    out.append(f'#EXT-X-MAP:URI="{init_name(st, key)}"')
     skipped = 0
     if skip and s.can_skip and segs:
         total = sum(seg.duration for seg in segs)
@@ -109,6 +112,8 @@ def media_playlist(s: "LlhlsStream", st: "TrackState", *, skip: bool = False) ->
             out.append(f"#EXT-X-SKIP:SKIPPED-SEGMENTS={skipped}")
     with_parts = {seg.msn for seg in segs[-3:]}
     for seg in segs[skipped:]:
+        if seg.discontinuity:
+            out.append("#EXT-X-DISCONTINUITY")
         out.append(f"#EXT-X-PROGRAM-DATE-TIME:{pdt(seg.pdt_ms)}")
         if seg.msn in with_parts and not s.ended:
             for p in seg.parts:

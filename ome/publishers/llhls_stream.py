@@ -31,6 +31,7 @@ _KEY_CHARS = string.ascii_letters + string.digits
 PROBE_FRAMES = 5             # video frames looked at to fix the part target
 MAX_PENDING = 512            # packets held until the video frame duration is known
 MAX_WAITERS = 1000           # parked blocking requests per stream (then 503 at once)
+BACKWARD_JUMP_MS = 100       # input time going back more than this: discontinuity (less: sample dropped)
 
 
 def _buf_bytes(b: Any) -> bytes:
@@ -53,6 +54,7 @@ class Segment:
     pdt_ms: int                   # wall clock of `start`, ms since the epoch (UTC)
     parts: list[Part] = field(default_factory=list)
     complete: bool = False
+    discontinuity: bool = False   # EXT-X-DISCONTINUITY before it (timeline restarted)
 
     @property
     def duration(self) -> int:
@@ -85,6 +87,10 @@ class TrackState:
         # audio: running sample clock anchored to the first frame
         self.audio_next: int | None = None
         self.last_in_dts: int | None = None
+        self.last_raw_ms: int | None = None       # newest input dts in ms (jump detection)
+        self.follow_jump = False                  # another track jumped: this one's jump is the same one
+        self.disc_next = False                    # the next new segment starts a new timeline
+        self.disc_dropped = 0                     # discontinuities in segments no longer held
 
     # -- window ---------------------------------------------------------------
     @property
@@ -107,7 +113,8 @@ class TrackState:
         msn = int(c_part.segment)
         seg = self.segments.get(msn)
         if seg is None:
-            seg = Segment(msn=msn, start=int(c_part.start), pdt_ms=pdt_ms)
+            seg = Segment(msn=msn, start=int(c_part.start), pdt_ms=pdt_ms, discontinuity=self.disc_next)
+            self.disc_next = False
             self.segments[msn] = seg
         data = _buf_bytes(c_part.bytes)
         seg.parts.append(Part(index=int(c_part.part_index), duration=int(c_part.duration),
@@ -121,7 +128,13 @@ class TrackState:
         while len(self.segments) > keep:
             old = self.segments.pop(next(iter(self.segments)))
             self.held_bytes -= sum(len(p.data) for p in old.parts)
+            self.disc_dropped += old.discontinuity
         return seg
+
+    def discontinuity_sequence(self, first_msn: int) -> int:
+        """EXT-X-DISCONTINUITY-SEQUENCE for a playlist whose first segment is first_msn."""
+        return self.disc_dropped + sum(1 for seg in self.segments.values()
+                                       if seg.msn < first_msn and seg.discontinuity)
 
 
 class LlhlsStream:
@@ -162,6 +175,9 @@ class LlhlsStream:
         self._last_media_ms = 0                  # newest media time on the stream timeline
         self._last_media_wall = 0.0
         self._event_id = 0
+        self._end_ms = 0                         # end of the newest sample on the stream timeline (ms)
+        self._resume_ms = 0                      # where the newest timeline started (ms)
+        self.discontinuities = 0
         self._waiter: asyncio.Future | None = None
         self.waiting = 0
         self.render_cache: dict[Any, tuple[bytes, bytes | None]] = {}
@@ -301,12 +317,46 @@ class LlhlsStream:
         t0v, t0ts = self._t0
         return (v * t0ts - t0v * ts) * out_ts // (ts * t0ts)
 
+    def _jump_ms(self) -> int:
+        """A forward step larger than this is a timestamp jump: one sample would make a segment
+        longer than TD, so the timeline restarts instead (§2.7 #11)."""
+        return max(1000, self.target_duration * 500)
+
+    def _discontinuity(self, st: TrackState, raw_ms: int) -> None:
+        """Input time jumped on track st: finish every packager (no half part), start a new
+        timeline where the old one ended, and mark the next segment of every track."""
+        self.discontinuities += 1
+        log.info("llhls %s/%s: timestamp jump on track %d (%d -> %d ms): discontinuity",
+                 self.app, self.name, st.id, st.last_raw_ms or 0, raw_ms)
+        for other in self.tracks.values():
+            if other.last_in_dts is not None:
+                lib.omn_llhls_finish(other.packager, 0)
+                self._collect(other)
+                other.disc_next = True
+            other.last_in_dts = None
+            other.audio_next = None
+            other.follow_jump = other is not st
+        # the new timeline continues where the old one ended (tfdt and PDT stay monotonic)
+        self._resume_ms = self._end_ms + 1
+        self._t0 = (raw_ms - self._resume_ms, 1000)
+
     def _feed(self, packet: Packet) -> None:
         st = self.tracks.get(packet.track_id)
         if st is None:
             return
         ts_in = st.track.timescale
         out_ts = st.timescale
+        raw_ms = packet.dts * 1000 // ts_in
+        prev = st.last_raw_ms
+        if prev is not None and (raw_ms < prev - BACKWARD_JUMP_MS or raw_ms > prev + self._jump_ms()):
+            if st.follow_jump:
+                st.follow_jump = False           # the jump another track already started
+            else:
+                self._discontinuity(st, raw_ms)
+        elif st.follow_jump and self._rescale(packet.dts, ts_in, 1000) < self._resume_ms - BACKWARD_JUMP_MS:
+            st.last_raw_ms = raw_ms
+            return                               # still on the old timeline: too late for it
+        st.last_raw_ms = raw_ms
         if st.media_type == "video":
             dts = self._rescale(packet.dts, ts_in, out_ts)
             pts = self._rescale(packet.pts, ts_in, out_ts)
@@ -334,6 +384,8 @@ class LlhlsStream:
             return
         st.last_in_dts = dts
         self._last_media_ms = dts * 1000 // out_ts
+        frame = st.codec_info.frame_ticks if st.media_type == "audio" else 0
+        self._end_ms = max(self._end_ms, (dts + (frame or out_ts // 30)) * 1000 // out_ts)
         self._last_media_wall = time.monotonic()
         self._collect(st)
 
