@@ -8,6 +8,7 @@ fan out to its output streams here (docs/CONTRACTS.md "Events").
 from __future__ import annotations
 
 import logging
+import ssl
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -185,25 +186,85 @@ class LlhlsPublisherModule:
         return sum(s.memory_bytes() for s in self.streams.values())
 
     # -- listener ----------------------------------------------------------------------------
+    def _tls_candidates(self) -> list[tuple[list[str], Any]]:
+        """(host names, <TLS>) of every vhost with a certificate (Server.xml order), then
+        `<Managers><Host><TLS>` as the fallback."""
+        out = []
+        for vh in self.server.registry.vhosts.values():
+            host = getattr(vh.config, "host", None)
+            if host is not None and host.tls is not None and host.tls.cert_path:
+                out.append((list(host.names), host.tls))
+        managers = getattr(self.server.config, "managers", None)
+        mhost = getattr(managers, "host", None) if managers is not None else None
+        if mhost is not None and mhost.tls is not None and mhost.tls.cert_path:
+            out.append((list(mhost.names), mhost.tls))
+        return out
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        """TLSPort certificate: chosen by SNI among the vhosts' `<Host><TLS>` (names matched as for
+        RTMP; an exact name beats `*.domain`, which beats `*`; ties: the first); no SNI or no match
+        -> the first certificate found (vhosts in Server.xml order, then `<Managers><Host><TLS>`).
+        Loaded once at start."""
+        from ome.api.server import _load_chain
+        from ome.providers.rtmp import host_matches
+        candidates = self._tls_candidates()
+        if not candidates:
+            raise StartupError("LLHLS Publisher TLSPort needs a certificate in <VirtualHost><Host><TLS> "
+                               "or <Managers><Host><TLS>")
+        contexts: list[tuple[list[str], ssl.SSLContext]] = []
+        for names, tls in candidates:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.set_alpn_protocols(["http/1.1"])
+            try:
+                _load_chain(ctx, str(tls.cert_path), str(tls.key_path), str(tls.chain_cert_path or "") or None)
+            except (OSError, ssl.SSLError) as exc:
+                raise StartupError(f"LLHLS Publisher: could not load the TLS certificate "
+                                   f"{tls.cert_path}: {exc}") from None
+            contexts.append((names, ctx))
+        default = contexts[0][1]
+        if len(contexts) > 1:
+            def rank(name: str, server_name: str) -> int:
+                name = name.strip().lower()
+                if name == server_name.lower():
+                    return 0
+                if not host_matches(name, server_name):
+                    return 3
+                return 2 if name == "*" else 1
+
+            def by_sni(sslobj: ssl.SSLObject, server_name: str | None, _ctx: ssl.SSLContext) -> None:
+                if server_name:
+                    best = min(((min((rank(n, server_name) for n in names), default=3), i)
+                                for i, (names, _c) in enumerate(contexts)))
+                    if best[0] < 3:
+                        sslobj.context = contexts[best[1]][1]
+            default.sni_callback = by_sni
+        return default
+
     async def start(self) -> None:
         from ome.net import listen_hosts
         port = self.bind.port.port if self.bind.port is not None else None
-        if port is None:
+        tls_port = self.bind.tls_port.port if self.bind.tls_port is not None else None
+        if port is None and tls_port is None:
             log.info("LLHLS Publisher: Server is disabled - No port is configured")
             return
+        context = self._ssl_context() if tls_port is not None else None
         self._runner = web.ServerRunner(web.Server(self._http.handle), access_log=None,
                                         handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
         hosts = listen_hosts(list(getattr(self.server.config, "ip", None) or []))
-        for host in hosts:
-            site = web.TCPSite(self._runner, host, port, reuse_address=True)
-            try:
-                await site.start()
-            except OSError as exc:
-                await self.stop()
-                raise StartupError(f"LLHLS Publisher could not listen on {host}:{port}: {exc}") from None
-        self.ports.append(port)
-        log.info("LLHLS Publisher listening on %s port %d", ", ".join(hosts), port)
+        for number, ssl_context in ((port, None), (tls_port, context)):
+            if number is None:
+                continue
+            for host in hosts:
+                site = web.TCPSite(self._runner, host, number, ssl_context=ssl_context, reuse_address=True)
+                try:
+                    await site.start()
+                except OSError as exc:
+                    await self.stop()
+                    raise StartupError(f"LLHLS Publisher could not listen on {host}:{number}: {exc}") from None
+            self.ports.append(number)
+            log.info("LLHLS Publisher listening on %s port %d%s", ", ".join(hosts), number,
+                     " (TLS)" if ssl_context is not None else "")
 
     async def stop(self) -> None:
         for s in list(self.streams.values()):
