@@ -128,7 +128,8 @@ int omn_codecs_string(int codec, const uint8_t *cfg, size_t len, char *out, size
 /* Builds a codec configuration from in-band data, appended to out:
  * avcC from Annex B H.264 (first SPS + all distinct PPS found), hvcC from
  * Annex B H.265 (VPS/SPS/PPS), AudioSpecificConfig (2 bytes) from an ADTS
- * header. 0 or OMN_CMAF_ECONFIG when the parameter sets are missing/bad. */
+ * header (channel configuration 1-7; 0, with its PCE in the raw data, is
+ * refused). 0 or OMN_CMAF_ECONFIG when the parameter sets are missing/bad. */
 int omn_avcc_from_annexb(omn_buf *out, const uint8_t *data, size_t len);
 int omn_hvcc_from_annexb(omn_buf *out, const uint8_t *data, size_t len);
 int omn_asc_from_adts(omn_buf *out, const uint8_t *data, size_t len);

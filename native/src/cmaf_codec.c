@@ -144,7 +144,9 @@ int omn_asc_from_adts(omn_buf *out, const uint8_t *data, size_t len)
     if (adts_header(data, len, &hdr, &flen)) return OMN_CMAF_ECONFIG;
     uint32_t aot = (data[2] >> 6) + 1, sfi = (data[2] >> 2) & 0xF;
     uint32_t chan = (uint32_t)(data[2] & 1) << 2 | data[3] >> 6;
-    if (sfi > 12) return OMN_CMAF_ECONFIG;
+    /* channel configuration 0 puts a PCE in the raw data blocks: a 2-byte
+     * ASC cannot say what it holds (omn_aac_asc_parse wants the PCE) */
+    if (sfi > 12 || chan == 0) return OMN_CMAF_ECONFIG;
     uint8_t asc[2] = { (uint8_t)(aot << 3 | sfi >> 1), (uint8_t)((sfi & 1) << 7 | chan << 3) };
     return omn_buf_append(out, asc, 2);
 }

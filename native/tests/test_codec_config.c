@@ -343,6 +343,8 @@ static void test_aac_record(void)
     CHECK(omn_asc_from_adts(&asc, adts, sizeof adts) == 0);
     CHECK(asc.len == 2 && asc.data[0] == 0x11 && asc.data[1] == 0x90);
     CHECK(omn_asc_from_adts(&asc, adts, 6) == OMN_CMAF_ECONFIG && asc.len == 2);
+    static const uint8_t adts_pce[] = { 0xFF, 0xF1, 0x4C, 0x00, 0x01, 0x3F, 0xFC };  /* channel config 0 */
+    CHECK(omn_asc_from_adts(&asc, adts_pce, sizeof adts_pce) == OMN_CMAF_ECONFIG && asc.len == 2);
     omn_buf_free(&asc);
 
     /* channel configuration 0: the channel count comes from the PCE, which
