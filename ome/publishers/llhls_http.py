@@ -13,7 +13,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any, Callable
 
-from aiohttp import web
+from aiohttp import payload, web
 
 from . import llhls_playlist as pl
 
@@ -24,6 +24,22 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 M3U8 = "application/vnd.apple.mpegurl"
+
+
+class _PartsPayload(payload.Payload):
+    """A segment body written part by part: a segment is the concatenation of its parts, so
+    it is sent from the parts' own bytes instead of joining a fresh copy per request."""
+
+    def __init__(self, parts: list[bytes], content_type: str) -> None:
+        super().__init__(parts, content_type=content_type)
+        self._size = sum(len(p) for p in parts)
+
+    async def write(self, writer: Any) -> None:
+        for part in self._value:
+            await writer.write(part)
+
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        return b"".join(self._value).decode(encoding, errors)
 
 
 class _Reply(Exception):
@@ -135,7 +151,8 @@ class LlhlsHttp:
             if seg is None or not seg.complete:
                 raise _Reply(404, f"max-age={td}" if seg is None and msn < self._next_msn(st) else "no-store",
                              "Not Found")
-            return self._media(seg.data(), content_type, _cache_value(config, "segment_max_age", f"max-age={6 * td}"))
+            body = _PartsPayload([p.data for p in seg.parts], content_type)
+            return self._media(body, content_type, _cache_value(config, "segment_max_age", f"max-age={6 * td}"))
         return await self._part(config, s, st, msn, int(fields[3]), content_type)
 
     @staticmethod
@@ -144,7 +161,7 @@ class LlhlsHttp:
         return last[0] + 1 if last else 0
 
     @staticmethod
-    def _media(data: bytes, content_type: str, cache: str | None) -> web.Response:
+    def _media(data: bytes | payload.Payload, content_type: str, cache: str | None) -> web.Response:
         headers = {"Cache-Control": cache} if cache else {}
         return web.Response(body=data, content_type=content_type, headers=headers)
 

@@ -60,9 +60,6 @@ class Segment:
     def duration(self) -> int:
         return sum(p.duration for p in self.parts)
 
-    def data(self) -> bytes:
-        return b"".join(p.data for p in self.parts)
-
 
 class TrackState:
     """One track of an output stream, with its packager and its window."""
@@ -148,6 +145,7 @@ class LlhlsStream:
         self.name = stream.name
         self.key = "".join(secrets.choice(_KEY_CHARS) for _ in range(8))
         self.tracks: dict[int, TrackState] = {}
+        self._part = ffi.new("omn_llhls_part *")   # reused by _collect, which runs per packet
         self.lead: TrackState | None = None
         self.ended = False          # ENDLIST (conclude / stream end)
         self.gone = False           # stream removed: waiters answer 404
@@ -390,7 +388,7 @@ class LlhlsStream:
         self._collect(st)
 
     def _collect(self, st: TrackState) -> None:
-        part = ffi.new("omn_llhls_part *")
+        part = self._part
         got = False
         while lib.omn_llhls_pop_part(st.packager, part):
             got = True
