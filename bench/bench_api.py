@@ -17,8 +17,6 @@ import argparse
 import base64
 import json
 import os
-import platform
-import re
 import shutil
 import signal
 import socket
@@ -29,6 +27,8 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+import report  # noqa: E402  (bench/ is on sys.path: the script's own directory)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -112,28 +112,13 @@ def run_loadgen(port: int, mode: str, workers: int, seconds: float, vhost: str, 
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     redis = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.split()
     rv = next((w[2:] for w in redis if w.startswith("v=")), "?")
-    return (f"{os.cpu_count()} CPU(s) ({cpu}), Linux {platform.release()}, Python {platform.python_version()}, "
-            f"redis-server {rv} (embedded, unix socket, AOF everysec)")
+    return report.machine(f"redis-server {rv} (embedded, unix socket, AOF everysec)")
 
 
 def write_section(out: Path, text: str) -> None:
-    section = f"{START}\n{text.rstrip()}\n{END}\n"
-    old = out.read_text() if out.exists() else "# Benchmarks\n"
-    if START in old and END in old:
-        new = old[:old.index(START)] + section + old[old.index(END) + len(END):].lstrip("\n")
-    else:
-        new = old.rstrip("\n") + "\n\n" + section
-    out.write_text(new)
+    report.write_section(out, START, END, text)
 
 
 def main() -> int:

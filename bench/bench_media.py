@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import shutil
 import signal
 import socket
@@ -38,6 +37,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import media_source  # noqa: E402
+import report as results  # noqa: E402
 
 START, END = "<!-- bench-media:start -->", "<!-- bench-media:end -->"
 PART_S, SEGMENT_S, SEGMENT_COUNT = 0.5, 2, 10
@@ -405,28 +405,13 @@ def bench_memory(tmp: Path, counts: tuple[int, int], speed: float) -> dict:
 
 # ---- report ------------------------------------------------------------------------------------------
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     ff = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True).stdout.split()[2]
     ng = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip().split("/")[-1]
-    return (f"{os.cpu_count()} CPU(s) ({cpu}), Linux {platform.release()}, Python {platform.python_version()}, "
-            f"ffmpeg {ff}, nginx {ng}")
+    return results.machine(f"ffmpeg {ff}, nginx {ng}")
 
 
 def write_section(out: Path, text: str) -> None:
-    section = f"{START}\n{text.rstrip()}\n{END}\n"
-    old = out.read_text() if out.exists() else "# Benchmarks\n"
-    if START in old and END in old:
-        new = old[:old.index(START)] + section + old[old.index(END) + len(END):].lstrip("\n")
-    else:
-        new = old.rstrip("\n") + "\n\n" + section
-    out.write_text(new)
+    results.write_section(out, START, END, text)
 
 
 def met(ok: bool) -> str:
