@@ -26,7 +26,8 @@ def write_section(out: Path, start: str, end: str, text: str) -> None:
     section = f"{start}\n{text.rstrip()}\n{end}\n"
     old = out.read_text() if out.exists() else "# Benchmarks\n"
     if start in old and end in old:
-        new = old[:old.index(start)] + section + old[old.index(end) + len(end):].lstrip("\n")
+        after = old[old.index(end) + len(end):].lstrip("\n")
+        new = old[:old.index(start)] + section + ("\n" + after if after else "")
     else:
         new = old.rstrip("\n") + "\n\n" + section
     out.write_text(new)
