@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 CONF   ?= conf
-NATIVE_SRC := $(wildcard native/src/*.c native/src/*.h native/include/*.h) native/build_ffi.py
+NATIVE_SRC := $(wildcard native/src/*.c native/src/*.h native/include/*.h) native/build_ffi.py native/pkgs.txt
 
 .PHONY: install run test test-native fuzz bench bench-api bench-media check-config clean
 

@@ -3,7 +3,7 @@
 The cdef is the public header itself, minus preprocessor lines, so the
 header stays the single source of truth for what Python can call.
 Every native/src/*.c is compiled in; link flags for system libraries come
-from pkg-config (NATIVE_PKGS) so a new dependency is one line here.
+from pkg-config (native/pkgs.txt) so a new dependency is one line there.
 """
 from __future__ import annotations
 
@@ -18,8 +18,12 @@ from cffi import FFI
 HERE = os.path.dirname(os.path.abspath(__file__))
 HEADER = os.path.join(HERE, "include", "ome_native.h")
 
-# System libraries the core links against, as pkg-config names.
-NATIVE_PKGS: list[str] = []
+# System libraries the core links against, as pkg-config names (native/pkgs.txt, shared with
+# native/Makefile).
+NATIVE_PKGS: list[str] = [
+    ln.strip() for ln in open(os.path.join(HERE, "pkgs.txt"), encoding="utf-8")
+    if ln.strip() and not ln.lstrip().startswith("#")
+]
 
 
 def _cdef_from_header(path: str) -> str:
