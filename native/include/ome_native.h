@@ -47,6 +47,22 @@ int omn_basic_auth_check(const char *credentials, size_t cred_len,
  * returns its length, or -1 when cap is too small (32 always suffices). */
 int omn_format_double(double v, char *buf, size_t cap);
 
+/* ---- notify: wake the event loop from C threads (notify.c) ---------- */
+/* A C worker thread (SRT I/O, transcoder) never calls into Python; it
+ * queues its results in its own object and signals an omn_notify. The
+ * event loop watches omn_notify_fd (readable = signalled), then calls
+ * omn_notify_drain and collects the results through the worker's own API.
+ * Signals coalesce: many signals before a drain wake the loop once.
+ * omn_notify_new returns NULL on failure; the caller frees with
+ * omn_notify_free (after every thread that signals it has stopped). */
+typedef struct omn_notify omn_notify;
+omn_notify *omn_notify_new(void);
+int omn_notify_fd(const omn_notify *n);
+void omn_notify_signal(omn_notify *n);
+/* Clears the signalled state; returns 1 when it was signalled, else 0. */
+int omn_notify_drain(omn_notify *n);
+void omn_notify_free(omn_notify *n);
+
 /* ---- cmaf: byte buffer, codec configs, fMP4 init/part, ID3, emsg, LL-HLS packager ---- */
 /*
  * Conventions of this section (cmaf_*.c, mp4box.c, id3.c, emsg.c,
