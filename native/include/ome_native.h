@@ -589,4 +589,201 @@ typedef struct omn_opus_info {
 } omn_opus_info;
 int omn_opus_head_parse(const uint8_t *p, size_t len, omn_opus_info *out);
 
+/* ==== SRT I/O (srt_io.c) ============================================== */
+/* libsrt (Debian's libsrt-gnutls, pkg-config "srt") behind one I/O thread.
+ * SRT sockets are not OS fds, so an omn_srt context runs srt_epoll in its
+ * own C thread; it accepts callers, receives, flushes queued sends and
+ * notices closures, queues what happened per context, and signals the
+ * omn_notify given at creation. The event loop add_readers that notify's fd,
+ * then (after omn_notify_drain) calls omn_srt_next_event until it returns 0
+ * and omn_srt_take for connections with data. Nothing here calls back.
+ * Thread-safety: every omn_srt_* call may come from any one thread (the
+ * event loop); the context locks internally.
+ * Sockets are named by their SRTSOCKET id (int32 > 0), valid from the
+ * LISTENING/ACCEPTED/CONNECTING result until its CLOSED event is taken.
+ * Live mode (SRTT_LIVE, TSBPD): every message is at most payload_size bytes. */
+typedef struct omn_srt omn_srt;
+
+enum omn_srt_status {
+    OMN_SRT_OK = 0,
+    OMN_SRT_E_ARG = -1,       /* bad argument / unknown socket */
+    OMN_SRT_E_SOCKET = -2,    /* libsrt refused (bind, listen, connect, option): see omn_srt_last_error */
+    OMN_SRT_E_FULL = -3,      /* send queue over its bound: the data was not queued */
+    OMN_SRT_E_CLOSED = -4,    /* the socket is closing or closed */
+    OMN_SRT_E_NOMEM = -5
+};
+
+/* Socket options, applied before bind (listener: inherited by every
+ * accepted caller) or before connect (caller). 0 / NULL = libsrt default. */
+typedef struct omn_srt_options {
+    int32_t latency_ms;        /* SRTO_LATENCY (both directions), ms */
+    const char *passphrase;    /* SRTO_PASSPHRASE (10..79 chars); NULL/"" = no encryption */
+    int32_t pbkeylen;          /* SRTO_PBKEYLEN: 0, 16, 24 or 32 */
+    int32_t payload_size;      /* SRTO_PAYLOADSIZE, default 1316 (7 TS packets) */
+    const char *streamid;      /* caller: SRTO_STREAMID (<= 512 bytes) */
+    int32_t peer_idle_ms;      /* SRTO_PEERIDLETIMEO: a silent peer is dropped after this */
+    int32_t conn_timeout_ms;   /* caller: SRTO_CONNTIMEO */
+    uint32_t send_queue_bytes; /* omn_srt_send bound per socket; 0 = 4 MiB */
+    uint32_t recv_queue_bytes; /* received bytes held per socket until omn_srt_take; 0 = 8 MiB
+                                  (over it the oldest bytes are dropped and counted) */
+} omn_srt_options;
+
+enum omn_srt_event_type {
+    OMN_SRT_EV_ACCEPTED = 1,   /* a caller connected to `listener`; sock is new, streamid/peer set */
+    OMN_SRT_EV_CONNECTED = 2,  /* omn_srt_connect finished: the caller socket is up */
+    OMN_SRT_EV_DATA = 3,       /* sock has received bytes waiting in omn_srt_take (edge: raised
+                                  when its queue turns non-empty) */
+    OMN_SRT_EV_CLOSED = 4,     /* sock is gone (peer closed, broken, connect failed/rejected, or
+                                  omn_srt_close); reason/reject set; its bytes were all taken
+                                  or are still takeable until the next event call */
+    OMN_SRT_EV_REJECTED = 5    /* a caller's handshake on `listener` was refused by libsrt
+                                  (e.g. wrong passphrase): sock 0, reject + peer + streamid
+                                  when known, reason = libsrt's text */
+};
+
+/* One event, copied out by omn_srt_next_event (no pointers to keep). */
+typedef struct omn_srt_event {
+    int32_t type;              /* enum omn_srt_event_type */
+    int32_t sock;
+    int32_t listener;          /* ACCEPTED / REJECTED: the listener socket */
+    int32_t reject;            /* CLOSED / REJECTED: SRT_REJ_* reason code (0 none) */
+    char peer[64];             /* "ip:port" */
+    char streamid[516];        /* NUL-terminated, as the caller sent it (not decoded) */
+    char reason[128];          /* CLOSED / REJECTED: readable cause */
+} omn_srt_event;
+
+/* Per-socket counters (omn_srt_socket_stats). */
+typedef struct omn_srt_socket_stats {
+    uint64_t bytes_received;   /* payload bytes received */
+    uint64_t bytes_sent;       /* payload bytes handed to libsrt */
+    uint64_t bytes_dropped;    /* received bytes dropped by the recv_queue_bytes bound */
+    uint64_t pkts_lost;        /* libsrt: receiver packets lost (pktRcvLossTotal) */
+    uint64_t pkts_retrans;     /* libsrt: sender retransmissions (pktRetransTotal) */
+    uint32_t send_queued;      /* bytes waiting in the send queue now */
+    int32_t rtt_us;            /* libsrt msRTT in microseconds */
+} omn_srt_socket_stats;
+
+/* Starts the library (srt_startup, once per process) and the I/O thread.
+ * `notify` is borrowed: it must outlive the context. NULL on failure. */
+omn_srt *omn_srt_new(omn_notify *notify);
+/* Closes every socket, stops and joins the thread, frees. */
+void omn_srt_free(omn_srt *s);
+/* Text of the last libsrt error of this context (static until the next
+ * failing call), for logs. */
+const char *omn_srt_last_error(omn_srt *s);
+
+/* Listener on host (IPv4/IPv6 literal; "0.0.0.0"/"::" any) and port.
+ * Returns the listener socket id (> 0) or a negative omn_srt_status. */
+int32_t omn_srt_listen(omn_srt *s, const char *host, int32_t port,
+                       const omn_srt_options *opt, int32_t backlog);
+/* Caller (non-blocking): returns the socket id (> 0); later a CONNECTED or a
+ * CLOSED event (with the reject reason) follows. host is a literal address. */
+int32_t omn_srt_connect(omn_srt *s, const char *host, int32_t port,
+                        const omn_srt_options *opt);
+/* Queues len bytes for sending, cut into messages of the socket's
+ * payload_size (send whole TS packets: len a multiple of 188 keeps messages
+ * aligned). Never blocks: the thread sends as libsrt takes it. 0, or
+ * OMN_SRT_E_FULL (queue would exceed send_queue_bytes; nothing queued),
+ * OMN_SRT_E_CLOSED, OMN_SRT_E_ARG. Bytes are copied. */
+int omn_srt_send(omn_srt *s, int32_t sock, const uint8_t *data, size_t len);
+/* Moves every received byte of sock into *out (appended; caller frees with
+ * omn_buf_free). Returns the number of bytes moved (0 none) or < 0. */
+int64_t omn_srt_take(omn_srt *s, int32_t sock, omn_buf *out);
+/* Pops the oldest event into *ev: 1, or 0 when none. */
+int omn_srt_next_event(omn_srt *s, omn_srt_event *ev);
+/* Closes sock (listener or connection) now; its CLOSED event follows
+ * (listeners: none). 0 or OMN_SRT_E_ARG when unknown. */
+int omn_srt_close(omn_srt *s, int32_t sock);
+int omn_srt_socket_stats_get(omn_srt *s, int32_t sock, omn_srt_socket_stats *out);
+/* The bound port of a listener (port 0 asks for an ephemeral one), or < 0. */
+int32_t omn_srt_local_port(omn_srt *s, int32_t sock);
+
+/* ==== MPEG-TS demuxer (mpegts_demux.c) ================================ */
+/* Bytes of a transport stream (any slicing; sync is found and re-found on
+ * 0x47 every 188 bytes) -> the first program's tracks and whole access
+ * units in the form the stream model wants: H.264/H.265 as 4-byte
+ * length-prefixed NAL units (AUD and filler dropped) with avcC/hvcC built
+ * from the in-band parameter sets; AAC as raw frames (ADTS header stripped,
+ * one frame per unit) with an AudioSpecificConfig; Opus (registration
+ * descriptor "Opus") as raw packets with an OpusHead.
+ * Timestamps: 33-bit PTS/DTS unwrapped to 64 bits (wraps, both ways, on a
+ * clock shared by the program), then given in the track's timescale (video
+ * 90000; AAC the sample rate with a running frame count re-anchored when it
+ * drifts more than one frame from the PES clock; Opus 48000). Jumps are
+ * passed on unchanged (the stream model handles them).
+ * Robustness: CRC-checked PAT/PMT sections, continuity-counter gaps counted
+ * (the PES being assembled is dropped and video waits for the next key
+ * frame), bounded PES sizes and queues; malformed input is counted and
+ * dropped, never read out of bounds.
+ * Tracks are announced once each supported stream of the PMT has its codec
+ * configuration (or after 2 s of units / 256 queued units, with those that
+ * have one); units before that are held and come right after the TRACKS
+ * event. A new PMT version (or a PMT with a different stream set) that
+ * changes the tracks announces a new track set (generation + 1): units of
+ * the old set are all out before the new TRACKS event.
+ * Not thread-safe: one owner per demuxer. */
+typedef struct omn_ts_demux omn_ts_demux;
+
+enum omn_ts_event {
+    OMN_TS_NONE = 0,
+    OMN_TS_TRACKS = 1,        /* the track set is (newly) known: read it with omn_ts_demux_track */
+    OMN_TS_FRAME = 2          /* *out holds one access unit / audio frame */
+};
+
+/* One output unit. data stays valid until the next omn_ts_demux_* call. */
+typedef struct omn_ts_unit {
+    int32_t track;            /* index into the current track set */
+    int32_t keyframe;         /* video: IDR / IRAP present; audio: 1 */
+    int64_t dts;              /* in the track's timescale */
+    int64_t pts;
+    const uint8_t *data;
+    size_t len;
+} omn_ts_unit;
+
+typedef struct omn_ts_track {
+    int32_t pid;
+    int32_t stream_type;      /* PMT stream_type (0x1B, 0x24, 0x0F, 0x06) */
+    int32_t codec;            /* enum omn_codec */
+    uint32_t timescale;
+    uint32_t width;           /* video */
+    uint32_t height;
+    uint32_t sample_rate;     /* audio */
+    uint32_t channels;
+    const uint8_t *config;    /* avcC / hvcC / ASC / OpusHead; valid until the next
+                                 OMN_TS_TRACKS event is popped or the demuxer is freed */
+    size_t config_len;
+    char codecs[64];          /* RFC 6381 CODECS string */
+} omn_ts_track;
+
+typedef struct omn_ts_stats {
+    uint64_t packets;         /* TS packets read */
+    uint64_t sync_losses;     /* resyncs on the 0x47 byte */
+    uint64_t cc_errors;       /* continuity-counter gaps */
+    uint64_t crc_errors;      /* PAT/PMT sections with a bad CRC (ignored) */
+    uint64_t pes_dropped;     /* PES dropped: bad header, overflow, CC gap, unparsable payload */
+    uint64_t units;           /* units handed out */
+    uint64_t units_dropped;   /* units dropped (no track yet, waiting for a key frame, queue full) */
+    uint64_t pmt_changes;     /* PMT versions after the first that changed the track set */
+    uint32_t generation;      /* track sets announced so far */
+    uint32_t program_number;  /* of the program followed */
+    int64_t last_pcr;         /* 27 MHz, 33+9 bit PCR of the PCR PID; -1 before one */
+} omn_ts_stats;
+
+/* NULL when out of memory; free with omn_ts_demux_free. */
+omn_ts_demux *omn_ts_demux_new(void);
+void omn_ts_demux_free(omn_ts_demux *d);
+/* Consumes all of data (a partial TS packet is kept for the next call).
+ * Returns 0, or OMN_CMAF_ENOMEM. Output waits in omn_ts_demux_next. */
+int omn_ts_demux_feed(omn_ts_demux *d, const uint8_t *data, size_t len);
+/* Signals the end of input: flushes the PES being assembled (units of a
+ * stream whose PES length is unknown end at the next PES otherwise). */
+void omn_ts_demux_flush(omn_ts_demux *d);
+/* Pops the next event: OMN_TS_TRACKS, OMN_TS_FRAME (*out filled) or
+ * OMN_TS_NONE. */
+int omn_ts_demux_next(omn_ts_demux *d, omn_ts_unit *out);
+/* Number of tracks in the current set, and track i of it (0 or -1). */
+int omn_ts_demux_track_count(const omn_ts_demux *d);
+int omn_ts_demux_track(const omn_ts_demux *d, int i, omn_ts_track *out);
+void omn_ts_demux_stats_get(const omn_ts_demux *d, omn_ts_stats *out);
+
 #endif /* OME_NATIVE_H */

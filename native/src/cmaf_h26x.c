@@ -150,7 +150,7 @@ static size_t find_start_code(const uint8_t *p, size_t n, size_t i)
 
 /* Finds the next NAL unit at or after *pos: sets *nal and *nal_len
  * (trailing zero bytes trimmed) and advances *pos. Returns 0 when none. */
-static int annexb_next(const uint8_t *p, size_t n, size_t *pos, const uint8_t **nal, size_t *nal_len)
+int omn_annexb_next(const uint8_t *p, size_t n, size_t *pos, const uint8_t **nal, size_t *nal_len)
 {
     size_t i = find_start_code(p, n, *pos);
     if (i >= n) return 0;
@@ -170,7 +170,7 @@ int omn_nal_to_len4(omn_buf *out, const uint8_t *p, size_t n, int format, uint32
     if (format == OMN_INPUT_ANNEXB) {
         size_t pos = 0, len;
         const uint8_t *nal;
-        while (annexb_next(p, n, &pos, &nal, &len)) {
+        while (omn_annexb_next(p, n, &pos, &nal, &len)) {
             if (len == 0) continue;
             if (len > UINT32_MAX) { omn_w_fail(&w, OMN_CMAF_ETOOBIG); break; }
             omn_w_u32(&w, (uint32_t)len);
@@ -199,7 +199,7 @@ int omn_avcc_from_annexb(omn_buf *out, const uint8_t *data, size_t len)
 {
     const uint8_t *nal, *sps = NULL, *pps[32];
     size_t nlen, sps_len = 0, pps_len[32], npps = 0, pos = 0;
-    while (annexb_next(data, len, &pos, &nal, &nlen)) {
+    while (omn_annexb_next(data, len, &pos, &nal, &nlen)) {
         if (nlen == 0 || nlen > 0xFFFF) continue;
         uint32_t t = nal[0] & 0x1F;
         if (t == 7 && !sps) { sps = nal; sps_len = nlen; }
@@ -233,7 +233,7 @@ int omn_hvcc_from_annexb(omn_buf *out, const uint8_t *data, size_t len)
 {
     const uint8_t *nal, *ps[3] = { NULL, NULL, NULL };
     size_t nlen, ps_len[3] = { 0, 0, 0 }, pos = 0;
-    while (annexb_next(data, len, &pos, &nal, &nlen)) {
+    while (omn_annexb_next(data, len, &pos, &nal, &nlen)) {
         if (nlen < 2 || nlen > 0xFFFF) continue;
         uint32_t t = (nal[0] >> 1) & 0x3F;
         if (t >= 32 && t <= 34 && !ps[t - 32]) { ps[t - 32] = nal; ps_len[t - 32] = nlen; }

@@ -70,6 +70,10 @@ int omn_h26x_parse_hvcc(omn_codec_cfg *c, const uint8_t *p, size_t n);
  * OMN_INPUT_ANNEXB, or OMN_INPUT_RAW with lsize-byte lengths (1, 2, 4).
  * OMN_CMAF_EINVAL when the lengths do not tile the sample exactly. */
 int omn_nal_to_len4(omn_buf *out, const uint8_t *p, size_t n, int format, uint32_t lsize);
+/* Annex B walk: the next NAL unit at or after *pos (start code skipped,
+ * trailing zero bytes trimmed); advances *pos. 0 when none is left.
+ * Also used by the MPEG-TS demuxer (mpegts_demux.c). */
+int omn_annexb_next(const uint8_t *p, size_t n, size_t *pos, const uint8_t **nal, size_t *nal_len);
 
 /* cmaf_codec.c: one ADTS frame -> offset/length of its raw payload.
  * OMN_CMAF_EINVAL unless p holds exactly one single-block ADTS frame. */
