@@ -12,3 +12,11 @@ def add_listeners(server: Any) -> None:
         provider = RtmpProvider(server, bind.rtmp.port.port)
         server.rtmp = provider
         server.add_listener(provider)
+    if bind is not None and bind.srt is not None:
+        from ome.providers.srt import SrtProvider
+        server.srt = SrtProvider(server, bind.srt)
+        server.add_listener(server.srt)
+    if bind is not None and bind.mpegts is not None:
+        from ome.providers.mpegts import MpegtsProvider
+        server.mpegts = MpegtsProvider(server, bind.mpegts)
+        server.add_listener(server.mpegts)
