@@ -41,6 +41,14 @@ typedef struct sock_entry {
     struct sock_entry *next;
 } sock_entry;
 
+/* What the listen hook needs; kept until the context is freed, since
+ * libsrt may still run a hook while its listener is being closed. */
+typedef struct hook_ctx {
+    struct omn_srt *s;
+    SRTSOCKET listener;
+    struct hook_ctx *next;
+} hook_ctx;
+
 typedef struct ev_node {
     omn_srt_event ev;
     struct ev_node *next;
@@ -60,6 +68,7 @@ struct omn_srt {
     /* fed by libsrt's threads (rej_mu only) */
     pthread_mutex_t rej_mu;
     ev_node *rej_head, *rej_tail;
+    hook_ctx *hooks;
     struct omn_srt *next_ctx;
 };
 
@@ -147,9 +156,9 @@ static int listen_hook(void *opaque, SRTSOCKET ns, int hsversion, const struct s
                        const char *streamid)
 {
     (void)ns; (void)hsversion;
-    omn_srt *s = opaque;
-    t_hs.ctx = s;
-    t_hs.listener = 0;
+    hook_ctx *h = opaque;
+    t_hs.ctx = h->s;
+    t_hs.listener = h->listener;
     fmt_addr(peer, t_hs.peer, sizeof t_hs.peer);
     snprintf(t_hs.streamid, sizeof t_hs.streamid, "%s", streamid ? streamid : "");
     return 0;
@@ -428,6 +437,7 @@ void omn_srt_free(omn_srt *s)
     if (s->eid >= 0) srt_epoll_release(s->eid);
     for (ev_node *n = s->head, *nx; n; n = nx) { nx = n->next; free(n); }
     for (ev_node *n = s->rej_head, *nx; n; n = nx) { nx = n->next; free(n); }
+    for (hook_ctx *h = s->hooks, *nx; h; h = nx) { nx = h->next; free(h); }
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->rej_mu);
     free(s);
@@ -466,7 +476,15 @@ int32_t omn_srt_listen(omn_srt *s, const char *host, int32_t port, const omn_srt
     if (ss.ss_family == AF_INET6) { int v6only = 1; srt_setsockflag(u, SRTO_IPV6ONLY, &v6only, sizeof v6only); }
     if (apply_options(u, opt, 0) < 0) { set_error(s, "option"); srt_close(u); return OMN_SRT_E_SOCKET; }
     if (srt_bind(u, (struct sockaddr *)&ss, sl) < 0) { set_error(s, "bind"); srt_close(u); return OMN_SRT_E_SOCKET; }
-    srt_listen_callback(u, listen_hook, s);
+    hook_ctx *h = calloc(1, sizeof *h);
+    if (!h) { srt_close(u); return OMN_SRT_E_NOMEM; }
+    h->s = s;
+    h->listener = u;
+    pthread_mutex_lock(&s->mu);
+    h->next = s->hooks;
+    s->hooks = h;
+    pthread_mutex_unlock(&s->mu);
+    srt_listen_callback(u, listen_hook, h);
     if (srt_listen(u, backlog > 0 ? backlog : 64) < 0) { set_error(s, "listen"); srt_close(u); return OMN_SRT_E_SOCKET; }
     sock_entry *e = new_entry(u, opt);
     if (!e) { srt_close(u); return OMN_SRT_E_NOMEM; }

@@ -102,7 +102,7 @@ int main(void)
     int32_t bc = omn_srt_connect(s, "127.0.0.1", omn_srt_local_port(s, sl), &bad);
     assert(bc > 0);
     omn_srt_event rej = wait_event(s, n, OMN_SRT_EV_REJECTED, 8000);
-    assert(rej.reject == SRT_REJ_BADSECRET);
+    assert(rej.reject == SRT_REJ_BADSECRET && rej.listener == sl && strcmp(rej.streamid, "app/x") == 0);
     printf("rejected: code %d (%s) peer %s streamid [%s]\n", rej.reject, rej.reason, rej.peer, rej.streamid);
     omn_srt_event bcl;
     do bcl = wait_event(s, n, OMN_SRT_EV_CLOSED, 8000); while (bcl.sock != bc);
