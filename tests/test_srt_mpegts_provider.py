@@ -131,26 +131,27 @@ async def start_ome(tmp_path: Path, passphrase: str | None = None) -> tuple[Ome,
     return Ome(proc, ports, session), session
 
 
-@pytest.fixture
-async def ome(tmp_path):
-    o, session = await start_ome(tmp_path)
+async def _serve(tmp_path: Path, passphrase: str | None):
+    o, session = await start_ome(tmp_path, passphrase)
     try:
         yield o
     finally:
         await session.close()
         await asyncio.to_thread(o.proc.stop)
         assert "Traceback" not in o.proc.log(), o.proc.log()[-3000:]
+
+
+@pytest.fixture
+async def ome(tmp_path):
+    async for o in _serve(tmp_path, None):
+        yield o
 
 
 @pytest.fixture
 async def ome_enc(tmp_path):
-    o, session = await start_ome(tmp_path, PASSPHRASE)
-    try:
+    """The SRT listener requires PASSPHRASE (AES-128)."""
+    async for o in _serve(tmp_path, PASSPHRASE):
         yield o
-    finally:
-        await session.close()
-        await asyncio.to_thread(o.proc.stop)
-        assert "Traceback" not in o.proc.log(), o.proc.log()[-3000:]
 
 
 def ffmpeg_ts(seconds: float, out: str, *extra: str, audio: bool = True) -> list[str]:
