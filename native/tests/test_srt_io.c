@@ -11,14 +11,28 @@
 
 #include <srt/srt.h>
 
+/* Events seen while waiting for another type are kept for later waits
+ * (ACCEPTED and CONNECTED of one connection come in either order). */
+static omn_srt_event seen[64];
+static int nseen;
+
 static omn_srt_event wait_event(omn_srt *s, omn_notify *n, int type, int timeout_ms)
 {
     omn_srt_event ev;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
-        while (omn_srt_next_event(s, &ev))
+        for (int i = 0; i < nseen; i++) {
+            if (seen[i].type != type) continue;
+            ev = seen[i];
+            memmove(seen + i, seen + i + 1, (size_t)(nseen - i - 1) * sizeof *seen);
+            nseen--;
+            return ev;
+        }
+        while (omn_srt_next_event(s, &ev)) {
             if (ev.type == type) return ev;
+            if (ev.type != OMN_SRT_EV_DATA && nseen < 64) seen[nseen++] = ev;
+        }
         struct pollfd p = { .fd = omn_notify_fd(n), .events = POLLIN };
         poll(&p, 1, 100);
         omn_notify_drain(n);
