@@ -785,5 +785,80 @@ int omn_ts_demux_next(omn_ts_demux *d, omn_ts_unit *out);
 int omn_ts_demux_track_count(const omn_ts_demux *d);
 int omn_ts_demux_track(const omn_ts_demux *d, int i, omn_ts_track *out);
 void omn_ts_demux_stats_get(const omn_ts_demux *d, omn_ts_stats *out);
+/* ==== record/push muxers (cmaf_part.c fragments, fmp4_rec.c, mpegts_mux.c, flv_mux.c) ==== */
+/* Conventions: the cmaf section's (omn_buf outputs appended to, owned by
+ * the caller; omn_cmaf_status codes; integer timestamps in each track's
+ * own timescale). Not thread-safe: one owner serialises calls per object. */
+
+/* One track of a multi-track muxer. config is copied by the *_new call. */
+typedef struct omn_mux_track {
+    int codec;                  /* enum omn_codec */
+    const uint8_t *config;      /* avcC / hvcC / AudioSpecificConfig / OpusHead */
+    size_t config_len;
+    uint32_t timescale;         /* ticks per second of the dts/pts fed (0 = the codec's) */
+} omn_mux_track;
+
+/* One traf of a movie fragment (cmaf_part.c): samples of one track and
+ * their concatenated payload (sum of sizes == payload_len). */
+typedef struct omn_cmaf_traf {
+    uint32_t track_id;
+    int is_video;
+    uint64_t base_decode_time;
+    const omn_cmaf_sample *samples;
+    size_t n;
+    const uint8_t *payload;
+    size_t payload_len;
+} omn_cmaf_traf;
+/* moof (one traf per entry, 1..255) + one mdat holding the payloads in
+ * traf order, appended to out. omn_cmaf_write_part is the one-traf case. */
+int omn_cmaf_write_fragment(omn_buf *out, uint32_t sequence, const omn_cmaf_traf *trafs, size_t n);
+
+/* fmp4_rec.c: a multi-track fragmented MP4 file (recording). The init
+ * segment (ftyp + moov with every track, track_IDs 1..n in order, mvex)
+ * comes first, then fragments: each flush writes one moof+mdat with every
+ * sample whose duration is known (a track lags one sample: its duration is
+ * the next dts minus this one). A file cut after any whole fragment plays
+ * up to that fragment. Feed per track in decode order; dts >= 0 in the
+ * track's timescale, strictly increasing per track (others: EINVAL/ETIME,
+ * the sample is dropped and the state is unchanged). Video payloads are
+ * 4-byte length-prefixed NAL units, audio raw frames. */
+typedef struct omn_fmp4_rec omn_fmp4_rec;
+int omn_fmp4_rec_new(const omn_mux_track *tracks, size_t n, omn_fmp4_rec **out);
+void omn_fmp4_rec_free(omn_fmp4_rec *r);
+int omn_fmp4_rec_init_segment(const omn_fmp4_rec *r, omn_buf *out);
+int omn_fmp4_rec_feed(omn_fmp4_rec *r, uint32_t track, const uint8_t *data, size_t len,
+                      int64_t dts, int64_t pts, int keyframe);
+/* Appends one fragment with the samples ready (nothing when none). */
+int omn_fmp4_rec_flush(omn_fmp4_rec *r, omn_buf *out);
+/* Closes every track (the newest sample gets its track's previous
+ * duration, or the codec frame duration for audio) and flushes. */
+int omn_fmp4_rec_finish(omn_fmp4_rec *r, omn_buf *out);
+/* Media bytes held (not yet flushed) and the longest track duration
+ * written so far in milliseconds. */
+size_t omn_fmp4_rec_pending_bytes(const omn_fmp4_rec *r);
+uint64_t omn_fmp4_rec_duration_ms(const omn_fmp4_rec *r);
+
+/* mpegts_mux.c: MPEG-TS (ISO 13818-1) for .ts recordings, MPEG-TS push
+ * (UDP/TCP) and SRT push. PMT PID 0x1000, elementary PIDs 0x100 + track
+ * index, PCR on the first video track (else the first track); PAT+PMT in
+ * front of every video key frame (and at least every 500 ms). H.264/H.265
+ * become Annex B with an access unit delimiter and the config's parameter
+ * sets in front of key frames; AAC gets an ADTS header from the config;
+ * Opus is not carried (omn_ts_mux_new: ECONFIG). Timestamps are converted
+ * to 90 kHz (pts/dts in the track's timescale; 33-bit wrap). */
+typedef struct omn_ts_mux omn_ts_mux;
+int omn_ts_mux_new(const omn_mux_track *tracks, size_t n, omn_ts_mux **out);
+void omn_ts_mux_free(omn_ts_mux *m);
+/* Appends one PES (whole 188-byte packets) for one access unit / frame. */
+int omn_ts_mux_write(omn_ts_mux *m, omn_buf *out, uint32_t track, const uint8_t *data, size_t len,
+                     int64_t dts, int64_t pts, int keyframe);
+
+/* flv_mux.c: FLV tag bodies (RTMP audio/video message payloads) for RTMP
+ * push. Sequence headers: kind OMN_FLV_KIND_SEQUENCE_HEADER with the avcC /
+ * ASC as data; frames: OMN_FLV_KIND_FRAME with cts_ms = pts - dts. codec:
+ * OMN_FLV_CODEC_H264 or OMN_FLV_CODEC_AAC (legacy FLV; AAC is announced as
+ * 44 kHz stereo 16-bit as FLV requires). Appended to out. */
+int omn_flv_write_body(omn_buf *out, int codec, int kind, int keyframe, int32_t cts_ms,
+                       const uint8_t *data, size_t len);
 
 #endif /* OME_NATIVE_H */

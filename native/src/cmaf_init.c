@@ -1,6 +1,7 @@
-/* cmaf_init.c - CMAF init segment (ftyp + moov) for one track, track_ID 1,
- * as reference §3.1-3.2: mvhd/tkhd/mdhd with the track timescale, empty
- * sample tables, mvex/trex, and the avc1/hvc1/mp4a/Opus sample entry. */
+/* cmaf_init.c - CMAF init segment (ftyp + moov) as reference §3.1-3.2:
+ * mvhd/tkhd/mdhd with the track timescale, empty sample tables, mvex/trex,
+ * and the avc1/hvc1/mp4a/Opus sample entry. One track (track_ID 1) for
+ * LL-HLS; N tracks (track_IDs 1..N, in order) for fragmented recordings. */
 #include "cmaf_internal.h"
 
 static const uint32_t unity_matrix[9] = {
@@ -99,10 +100,86 @@ static void empty_table(omn_w *w, const char *type)
     omn_box_end(w, b);
 }
 
-int omn_cmaf_write_init_cfg(omn_buf *out, const omn_codec_cfg *c, uint32_t flags)
+/* One trak with empty sample tables (the samples live in the fragments). */
+static void trak(omn_w *w, const omn_codec_cfg *c, uint32_t track_id)
 {
     int video = c->info.is_video;
     uint32_t ts = c->info.timescale;
+    size_t trak = omn_box_begin(w, "trak");
+    size_t tkhd = omn_fullbox_begin(w, "tkhd", 0, 3);
+    omn_w_u32(w, 0);
+    omn_w_u32(w, 0);
+    omn_w_u32(w, track_id);
+    omn_w_u32(w, 0);
+    omn_w_u32(w, 0);                           /* duration */
+    omn_w_zeros(w, 8);
+    omn_w_u16(w, 0);                           /* layer */
+    omn_w_u16(w, 0);                           /* alternate_group */
+    omn_w_u16(w, video ? 0 : 0x0100);          /* volume */
+    omn_w_u16(w, 0);
+    matrix(w);
+    omn_w_u32(w, video ? c->info.width << 16 : 0);
+    omn_w_u32(w, video ? c->info.height << 16 : 0);
+    omn_box_end(w, tkhd);
+
+    size_t mdia = omn_box_begin(w, "mdia");
+    size_t mdhd = omn_fullbox_begin(w, "mdhd", 0, 0);
+    omn_w_u32(w, 0);
+    omn_w_u32(w, 0);
+    omn_w_u32(w, ts);
+    omn_w_u32(w, 0);
+    omn_w_u16(w, (('u' - 0x60) << 10) | (('n' - 0x60) << 5) | ('d' - 0x60));
+    omn_w_u16(w, 0);
+    omn_box_end(w, mdhd);
+
+    size_t hdlr = omn_fullbox_begin(w, "hdlr", 0, 0);
+    omn_w_u32(w, 0);
+    omn_w_fourcc(w, video ? "vide" : "soun");
+    omn_w_zeros(w, 12);
+    const char *name = video ? "VideoHandler" : "SoundHandler";
+    omn_w_bytes(w, name, 13);                  /* NUL-terminated */
+    omn_box_end(w, hdlr);
+
+    size_t minf = omn_box_begin(w, "minf");
+    if (video) {
+        size_t vmhd = omn_fullbox_begin(w, "vmhd", 0, 1);
+        omn_w_zeros(w, 8);                     /* graphicsmode, opcolor */
+        omn_box_end(w, vmhd);
+    } else {
+        size_t smhd = omn_fullbox_begin(w, "smhd", 0, 0);
+        omn_w_zeros(w, 4);                     /* balance, reserved */
+        omn_box_end(w, smhd);
+    }
+    size_t dinf = omn_box_begin(w, "dinf");
+    size_t dref = omn_fullbox_begin(w, "dref", 0, 0);
+    omn_w_u32(w, 1);
+    size_t url = omn_fullbox_begin(w, "url ", 0, 1);
+    omn_box_end(w, url);
+    omn_box_end(w, dref);
+    omn_box_end(w, dinf);
+
+    size_t stbl = omn_box_begin(w, "stbl");
+    size_t stsd = omn_fullbox_begin(w, "stsd", 0, 0);
+    omn_w_u32(w, 1);
+    if (video) visual_entry(w, c);
+    else audio_entry(w, c);
+    omn_box_end(w, stsd);
+    empty_table(w, "stts");
+    empty_table(w, "stsc");
+    size_t stsz = omn_fullbox_begin(w, "stsz", 0, 0);
+    omn_w_u32(w, 0);                           /* sample_size */
+    omn_w_u32(w, 0);                           /* sample_count */
+    omn_box_end(w, stsz);
+    empty_table(w, "stco");
+    omn_box_end(w, stbl);
+    omn_box_end(w, minf);
+    omn_box_end(w, mdia);
+    omn_box_end(w, trak);
+}
+
+int omn_cmaf_write_init_multi(omn_buf *out, const omn_codec_cfg *const *cfgs, size_t n, uint32_t flags)
+{
+    if (!out || !cfgs || n == 0 || n > 255) return OMN_CMAF_EINVAL;
     omn_w w;
     omn_w_open(&w, out);
 
@@ -118,98 +195,36 @@ int omn_cmaf_write_init_cfg(omn_buf *out, const omn_codec_cfg *c, uint32_t flags
     size_t mvhd = omn_fullbox_begin(&w, "mvhd", 0, 0);
     omn_w_u32(&w, 0);                          /* creation_time */
     omn_w_u32(&w, 0);                          /* modification_time */
-    omn_w_u32(&w, ts);
+    omn_w_u32(&w, cfgs[0]->info.timescale);    /* movie timescale: the first track's */
     omn_w_u32(&w, 0);                          /* duration */
     omn_w_u32(&w, 0x00010000);                 /* rate 1.0 */
     omn_w_u16(&w, 0x0100);                     /* volume 1.0 */
     omn_w_zeros(&w, 10);
     matrix(&w);
     omn_w_zeros(&w, 24);                       /* pre_defined */
-    omn_w_u32(&w, 2);                          /* next_track_ID */
+    omn_w_u32(&w, (uint32_t)n + 1);            /* next_track_ID */
     omn_box_end(&w, mvhd);
 
-    size_t trak = omn_box_begin(&w, "trak");
-    size_t tkhd = omn_fullbox_begin(&w, "tkhd", 0, 3);
-    omn_w_u32(&w, 0);
-    omn_w_u32(&w, 0);
-    omn_w_u32(&w, 1);                          /* track_ID */
-    omn_w_u32(&w, 0);
-    omn_w_u32(&w, 0);                          /* duration */
-    omn_w_zeros(&w, 8);
-    omn_w_u16(&w, 0);                          /* layer */
-    omn_w_u16(&w, 0);                          /* alternate_group */
-    omn_w_u16(&w, video ? 0 : 0x0100);         /* volume */
-    omn_w_u16(&w, 0);
-    matrix(&w);
-    omn_w_u32(&w, video ? c->info.width << 16 : 0);
-    omn_w_u32(&w, video ? c->info.height << 16 : 0);
-    omn_box_end(&w, tkhd);
-
-    size_t mdia = omn_box_begin(&w, "mdia");
-    size_t mdhd = omn_fullbox_begin(&w, "mdhd", 0, 0);
-    omn_w_u32(&w, 0);
-    omn_w_u32(&w, 0);
-    omn_w_u32(&w, ts);
-    omn_w_u32(&w, 0);
-    omn_w_u16(&w, (('u' - 0x60) << 10) | (('n' - 0x60) << 5) | ('d' - 0x60));
-    omn_w_u16(&w, 0);
-    omn_box_end(&w, mdhd);
-
-    size_t hdlr = omn_fullbox_begin(&w, "hdlr", 0, 0);
-    omn_w_u32(&w, 0);
-    omn_w_fourcc(&w, video ? "vide" : "soun");
-    omn_w_zeros(&w, 12);
-    const char *name = video ? "VideoHandler" : "SoundHandler";
-    omn_w_bytes(&w, name, 13);                 /* NUL-terminated */
-    omn_box_end(&w, hdlr);
-
-    size_t minf = omn_box_begin(&w, "minf");
-    if (video) {
-        size_t vmhd = omn_fullbox_begin(&w, "vmhd", 0, 1);
-        omn_w_zeros(&w, 8);                    /* graphicsmode, opcolor */
-        omn_box_end(&w, vmhd);
-    } else {
-        size_t smhd = omn_fullbox_begin(&w, "smhd", 0, 0);
-        omn_w_zeros(&w, 4);                    /* balance, reserved */
-        omn_box_end(&w, smhd);
-    }
-    size_t dinf = omn_box_begin(&w, "dinf");
-    size_t dref = omn_fullbox_begin(&w, "dref", 0, 0);
-    omn_w_u32(&w, 1);
-    size_t url = omn_fullbox_begin(&w, "url ", 0, 1);
-    omn_box_end(&w, url);
-    omn_box_end(&w, dref);
-    omn_box_end(&w, dinf);
-
-    size_t stbl = omn_box_begin(&w, "stbl");
-    size_t stsd = omn_fullbox_begin(&w, "stsd", 0, 0);
-    omn_w_u32(&w, 1);
-    if (video) visual_entry(&w, c);
-    else audio_entry(&w, c);
-    omn_box_end(&w, stsd);
-    empty_table(&w, "stts");
-    empty_table(&w, "stsc");
-    size_t stsz = omn_fullbox_begin(&w, "stsz", 0, 0);
-    omn_w_u32(&w, 0);                          /* sample_size */
-    omn_w_u32(&w, 0);                          /* sample_count */
-    omn_box_end(&w, stsz);
-    empty_table(&w, "stco");
-    omn_box_end(&w, stbl);
-    omn_box_end(&w, minf);
-    omn_box_end(&w, mdia);
-    omn_box_end(&w, trak);
+    for (size_t i = 0; i < n; i++) trak(&w, cfgs[i], (uint32_t)i + 1);
 
     size_t mvex = omn_box_begin(&w, "mvex");
-    size_t trex = omn_fullbox_begin(&w, "trex", 0, 0);
-    omn_w_u32(&w, 1);                          /* track_ID */
-    omn_w_u32(&w, 1);                          /* default_sample_description_index */
-    omn_w_u32(&w, 0);
-    omn_w_u32(&w, 0);
-    omn_w_u32(&w, 0);
-    omn_box_end(&w, trex);
+    for (size_t i = 0; i < n; i++) {
+        size_t trex = omn_fullbox_begin(&w, "trex", 0, 0);
+        omn_w_u32(&w, (uint32_t)i + 1);        /* track_ID */
+        omn_w_u32(&w, 1);                      /* default_sample_description_index */
+        omn_w_u32(&w, 0);
+        omn_w_u32(&w, 0);
+        omn_w_u32(&w, 0);
+        omn_box_end(&w, trex);
+    }
     omn_box_end(&w, mvex);
     omn_box_end(&w, moov);
     return omn_w_done(&w);
+}
+
+int omn_cmaf_write_init_cfg(omn_buf *out, const omn_codec_cfg *c, uint32_t flags)
+{
+    return omn_cmaf_write_init_multi(out, &c, 1, flags);
 }
 
 int omn_cmaf_write_init(omn_buf *out, int codec, const uint8_t *cfg, size_t cfg_len,

@@ -82,8 +82,9 @@ int omn_adts_payload(const uint8_t *p, size_t n, size_t *off, size_t *len);
 /* Opus TOC: duration of one packet in 48 kHz ticks, or 0 when malformed. */
 uint32_t omn_opus_packet_ticks(const uint8_t *p, size_t n);
 
-/* cmaf_init.c */
+/* cmaf_init.c: one track (track_ID 1), or n tracks (track_IDs 1..n). */
 int omn_cmaf_write_init_cfg(omn_buf *out, const omn_codec_cfg *c, uint32_t flags);
+int omn_cmaf_write_init_multi(omn_buf *out, const omn_codec_cfg *const *cfgs, size_t n, uint32_t flags);
 
 /* emsg.c: the emsg presentation time clamp of reference §4.1 (in ms):
  * [ceil(start), ceil(end) - 1] of the part range [start, start+dur) ticks. */
