@@ -151,6 +151,7 @@ async def test_start_record_validation(wapi, body, text):
 
 
 async def test_valid_record_without_file_module_is_publisher_not_found(wapi):
+    wapi.server.records = None          # the FILE publisher module off
     r = await wapi.post(A + ":startRecord", {"id": "r", "stream": {"name": "s"}, "schedule": "0 0 */1"})
     assert r.status == 404 and r.message == "[HTTP] Could not find publisher: [w/a] (404)"
     assert (await wapi.post(A + ":stopRecord", {})).message == "[HTTP] There is no required parameter [ id] (400)"
@@ -208,6 +209,7 @@ async def test_record_service_and_persisted_task(wapi):
      "Could not find publisher: [w/a]"),
 ])
 async def test_start_push_validation(wapi, body, status, text):
+    wapi.server.pushes = None           # valid bodies reach the (absent) Push publisher module
     r = await wapi.post(A + ":startPush", body)
     assert r.json == {"message": f"[HTTP] {text} ({status})", "statusCode": status}
 

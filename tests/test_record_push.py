@@ -1,0 +1,350 @@
+"""Issue 6 end to end: recordings and pushes with real peers only.
+
+The real `ome` CLI (subprocess, free loopback ports) ingests one ffmpeg RTMP publisher
+(H.264 GOP 1 s + AAC, real-time pace) and, at the same time:
+
+* records it three ways (fragmented MP4 split every 3 s by `interval`, fragmented MP4 split
+  by the cron `schedule` "*/4 * *" = every 4 s, MPEG-TS split every 4 s); every file is decoded
+  by ffprobe/ffmpeg and its duration checked, and the info XML lists them;
+* pushes it to nginx with libnginx-mod-rtmp (RTMP; nginx records what arrived to FLV, which
+  ffprobe decodes), to an ffmpeg UDP listener (MPEG-TS), and to a black-holed TCP peer (accepts,
+  never reads) which must not hold the others back;
+* answers bad bodies with OME's texts and clear errors (invalid cron, unwritable path,
+  duplicate ids) without creating anything.
+
+A second test SIGKILLs ome in the middle of a recording: the temporary file left behind decodes
+up to its last fragment, and after a restart on the same Redis the record and push tasks come
+back (same ids and createdTime, file sequence continued) and record again.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from helpers import ROOT, OmeProcess, basic_auth, free_port
+
+TOKEN = "ome-access-token"
+NGINX_RECIPE = Path("/work/shared/reference/recipes/nginx_rtmp.sh")
+NGINX_MODULE = Path("/usr/lib/nginx/modules/ngx_rtmp_module.so")
+
+pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None,
+                                reason="ffmpeg/ffprobe not installed")
+
+SERVER_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<Server version="8"><Name>OvenMediaEngine</Name><Type>origin</Type><IP>127.0.0.1</IP>
+  <Bind>
+    <Managers><API><Port>{api}</Port></API></Managers>
+    <Providers><RTMP><Port>{rtmp}</Port></RTMP></Providers>
+  </Bind>
+  <Managers><Host><Names><Name>*</Name></Names></Host>
+    <API><AccessToken>{token}</AccessToken>{storage}</API></Managers>
+  <VirtualHosts><VirtualHost><Name>default</Name><Host><Names><Name>*</Name></Names></Host>
+    <Applications><Application><Name>app</Name><Type>live</Type>
+      <OutputProfiles><OutputProfile><Name>bypass</Name><OutputStreamName>${{OriginStreamName}}</OutputStreamName>
+        <Encodes><Video><Name>video</Name><Bypass>true</Bypass></Video>
+                 <Audio><Name>audio</Name><Bypass>true</Bypass></Audio></Encodes>
+      </OutputProfile></OutputProfiles>
+      <Providers><RTMP/></Providers>
+      <Publishers><FILE><RootPath>{root}</RootPath></FILE><Push/></Publishers>
+    </Application></Applications>
+  </VirtualHost></VirtualHosts>
+</Server>
+"""
+
+
+class Ome:
+    def __init__(self, tmp: Path, storage: str = "<Storage><Enabled>false</Enabled></Storage>") -> None:
+        self.api, self.rtmp = free_port(), free_port()
+        self.root = tmp / "records"
+        self.conf = tmp / "conf"
+        self.conf.mkdir(exist_ok=True)
+        (self.conf / "Server.xml").write_text(SERVER_XML.format(api=self.api, rtmp=self.rtmp, token=TOKEN,
+                                                                storage=storage, root=self.root))
+        self.proc = OmeProcess(self.conf, api_port=self.api)
+        self.http: aiohttp.ClientSession | None = None
+        self.publish_url = f"rtmp://127.0.0.1:{self.rtmp}/app/stream"
+
+    async def start(self) -> "Ome":
+        await asyncio.to_thread(self.proc.start, self.rtmp)
+        if self.http is None:
+            self.http = aiohttp.ClientSession()
+        return self
+
+    async def close(self) -> None:
+        if self.http is not None:
+            await self.http.close()
+        await asyncio.to_thread(self.proc.stop)
+
+    async def call(self, action: str, body: Any = None) -> tuple[int, Any]:
+        assert self.http is not None
+        url = f"http://127.0.0.1:{self.api}/v1/vhosts/default/apps/app:{action}"
+        async with self.http.post(url, data=json.dumps(body) if body is not None else None,
+                                  headers={"Authorization": basic_auth(TOKEN)}) as r:
+            return r.status, await r.json(content_type=None)
+
+    async def ok(self, action: str, body: Any = None) -> Any:
+        status, reply = await self.call(action, body)
+        assert status == 200, (action, reply, self.proc.log()[-3000:])
+        return reply.get("response")
+
+    async def wait(self, action: str, pred, timeout: float = 20.0) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            items = await self.ok(action)
+            if pred(items):
+                return items
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{action} never matched: {items}\n{self.proc.log()[-3000:]}")
+            await asyncio.sleep(0.2)
+
+
+async def publish(url: str, seconds: float) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
+        "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30",
+        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+        "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency",
+        "-g", "30", "-sc_threshold", "0", "-pix_fmt", "yuv420p",
+        "-c:a", "aac", "-ac", "2", "-b:a", "96k", "-f", "flv", url,
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+
+
+def probe(path: Path) -> dict[str, Any]:
+    """ffprobe streams + duration, and a full decode that must print no error."""
+    r = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration,format_name:stream=codec_name",
+                        "-of", "json", str(path)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, (path, r.stderr)
+    info = json.loads(r.stdout)
+    d = subprocess.run(["ffmpeg", "-hide_banner", "-v", "error", "-i", str(path), "-f", "null", "-"],
+                       capture_output=True, text=True, timeout=60)
+    assert d.returncode == 0 and d.stderr.strip() == "", (path, d.stderr[-2000:])
+    return {"codecs": sorted(s["codec_name"] for s in info["streams"]),
+            "duration": float(info["format"].get("duration", 0)), "format": info["format"]["format_name"]}
+
+
+def video_frames(path: Path) -> int:
+    r = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+                        "stream=nb_read_frames", "-of", "csv=p=0", str(path)], capture_output=True, text=True,
+                       timeout=60)
+    return int(r.stdout.strip() or 0)
+
+
+class Nginx:
+    def __init__(self, directory: Path) -> None:
+        self.dir = directory
+
+    def start(self) -> int:
+        out = subprocess.run(["bash", str(NGINX_RECIPE), "start", str(self.dir), "", "record"],
+                             capture_output=True, text=True, timeout=30, check=True).stdout
+        return int(re.search(r"port=(\d+)", out).group(1))
+
+    def stop(self) -> None:
+        subprocess.run(["bash", str(NGINX_RECIPE), "stop", str(self.dir)], capture_output=True, timeout=30)
+
+
+class BlackHole:
+    """A TCP peer that accepts and never reads."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.mark.timeout(150)
+async def test_records_and_pushes_with_real_peers(tmp_path):
+    if not NGINX_MODULE.exists() or shutil.which("nginx") is None:
+        pytest.fail("nginx with libnginx-mod-rtmp is not installed (scripts/install-system-deps.sh)")
+    ome = await Ome(tmp_path).start()
+    nginx = Nginx(tmp_path / "ngx")
+    ngx_port = await asyncio.to_thread(nginx.start)
+    hole = BlackHole()
+    udp_port = free_port(socket.SOCK_DGRAM)
+    udp_out = tmp_path / "udp.ts"
+    listener = await asyncio.create_subprocess_exec(
+        "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "mpegts",
+        "-i", f"udp://127.0.0.1:{udp_port}?timeout=6000000&buffer_size=4194304", "-c", "copy", "-f", "mpegts",
+        str(udp_out), stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE)
+    publisher = None
+    try:
+        # -- bad bodies: OME's texts, clear errors, nothing created ----------------------------------
+        assert await ome.call("startRecord", {"stream": {"name": "stream"}}) == (
+            400, {"message": "[HTTP] There is no required parameter [ id] (400)", "statusCode": 400})
+        st, r = await ome.call("startRecord", {"id": "x", "stream": {"name": "stream"}, "schedule": "0 0 25"})
+        assert (st, r["message"]) == (400, "[HTTP] Invalid [schedule] parameter (400)")
+        st, r = await ome.call("startRecord", {"id": "x", "stream": {"name": "stream"},
+                                               "filePath": "/proc/no/such/dir/x.mp4"})
+        assert st == 400 and "Could not create the record directory: /proc/no/such/dir" in r["message"], r
+        st, r = await ome.call("startPush", {"id": "p", "stream": {"name": "stream"}, "protocol": "rtmp",
+                                             "url": "srt://127.0.0.1:1"})
+        assert (st, r["message"]) == (400, "[HTTP] Unsupported protocol (400)")
+        assert await ome.ok("records") == [] and await ome.ok("pushes") == []
+
+        # -- reserved before the stream exists ------------------------------------------------------
+        rec = tmp_path / "records"
+        await ome.ok("startRecord", {"id": "interval", "stream": {"name": "stream"}, "interval": 3000,
+                                     "filePath": "interval/${Stream}_${Sequence}.mp4",
+                                     "infoPath": "interval/info.xml"})
+        await ome.ok("startRecord", {"id": "sched", "stream": {"name": "stream"}, "schedule": "*/4 * *",
+                                     "filePath": "sched/${Stream}_${StartTime:YYYYMMDDhhmmss}_${Sequence}.mp4"})
+        first = await ome.ok("startRecord", {"id": "ts", "stream": {"name": "stream", "variantNames": ["video", "audio"]},
+                                             "interval": 4000, "segmentationRule": "continuity",
+                                             "filePath": str(tmp_path / "abs" / "${Id}_${Sequence}.ts")})
+        assert first["state"] == "ready" and first["isConfig"] is False and first["segmentationRule"] == "continuity"
+        st, r = await ome.call("startRecord", {"id": "ts", "stream": {"name": "stream"}})
+        assert (st, r["message"]) == (400, "[HTTP] Duplicate ID already exists (400)")
+        push_bodies = [
+            {"id": "hole", "stream": {"name": "stream"}, "protocol": "mpegts", "url": f"tcp://127.0.0.1:{hole.port}"},
+            {"id": "rtmp", "stream": {"name": "stream"}, "protocol": "rtmp",
+             "url": f"rtmp://127.0.0.1:{ngx_port}/app", "streamKey": "out"},
+            {"id": "udp", "stream": {"name": "stream"}, "protocol": "mpegts", "url": f"udp://127.0.0.1:{udp_port}"},
+        ]
+        for body in push_bodies:
+            reply = await ome.ok("startPush", body)
+            assert reply["state"] == "ready" and reply["totalsentBytes"] == 0
+        st, r = await ome.call("startPush", push_bodies[1])
+        assert (st, r["message"]) == (400, "[HTTP] Duplicate ID (400)")
+
+        # -- publish; everything starts ---------------------------------------------------------------
+        publisher = await publish(ome.publish_url, 14)
+        started = time.monotonic()
+        await ome.wait("records", lambda rs: all(r["state"] == "recording" for r in rs))
+        await ome.wait("pushes", lambda ps: {p["id"]: p["state"] for p in ps}["rtmp"] == "pushing"
+                       and {p["id"]: p["state"] for p in ps}["udp"] == "pushing")
+        await asyncio.sleep(max(0.0, 9 - (time.monotonic() - started)))
+        pushes = {p["id"]: p for p in await ome.ok("pushes")}
+        # the black hole stalls only its own push: dropped frames, bounded, the others flow
+        assert pushes["hole"]["droppedFrames"] > 0 or pushes["hole"]["state"] in ("error", "connecting"), pushes["hole"]
+        assert pushes["rtmp"]["state"] == "pushing" and pushes["rtmp"]["sentTime"] > 5000, pushes["rtmp"]
+        assert pushes["udp"]["state"] == "pushing" and pushes["udp"]["totalsentBytes"] > 100000, pushes["udp"]
+        recs = {r["id"]: r for r in await ome.ok("records")}
+        assert recs["interval"]["sequence"] >= 2 and recs["interval"]["totalRecordTime"] > 5000, recs["interval"]
+        _, err = await asyncio.wait_for(publisher.communicate(), 30)
+        assert publisher.returncode == 0, err.decode()
+        await ome.wait("records", lambda rs: all(r["state"] == "ready" for r in rs))
+        for rid in ("interval", "sched", "ts"):
+            stopped = await ome.ok("stopRecord", {"id": rid})
+            assert stopped["state"] == "stopping" and stopped["id"] == rid
+        for pid in ("hole", "rtmp", "udp"):
+            assert (await ome.call("stopPush", {"id": pid}))[0] == 200
+        assert await ome.ok("records") == [] and await ome.ok("pushes") == []
+        assert (await ome.call("stopPush", {"id": "rtmp"}))[1]["message"] == \
+            "[HTTP] Could not find id 'rtmp': [default/app] (404)"
+    finally:
+        if publisher is not None and publisher.returncode is None:
+            publisher.kill()
+            await publisher.wait()
+        await ome.close()
+        hole.close()
+        await asyncio.to_thread(nginx.stop)
+        try:            # the listener ends by itself 6 s after the last datagram
+            await asyncio.wait_for(listener.wait(), 20)
+        except asyncio.TimeoutError:
+            listener.kill()
+            await listener.wait()
+
+    # -- interval files: 3 s each (key frames every 1 s), the last one shorter ----------------------
+    files = sorted((rec / "interval").glob("stream_*.mp4"), key=lambda p: int(p.stem.split("_")[1]))
+    assert not list((rec / "interval").glob("tmp_*")), "a temporary file was left"
+    assert len(files) >= 4, files
+    durations = [probe(f)["duration"] for f in files]
+    for f, d in zip(files[:-1], durations[:-1]):
+        assert 2.9 <= d <= 3.2, (f, durations)
+    assert probe(files[0])["codecs"] == ["aac", "h264"]
+    assert 12.0 <= sum(durations) <= 14.5, durations
+    info = ET.parse(rec / "interval" / "info.xml").getroot()
+    entries = info.findall("file")
+    assert [int(e.findtext("sequence")) for e in entries] == list(range(len(files)))
+    assert [e.findtext("filePath") for e in entries] == [str(f) for f in files]
+    assert all(e.findtext("interval") == "3000" and e.findtext("id") == "interval" for e in entries)
+
+    # -- schedule files: cut at the first key frame after each 4 s wall-clock mark ---------------------
+    sched = sorted((rec / "sched").glob("stream_*.mp4"), key=lambda p: int(p.stem.rsplit("_", 1)[1]))
+    assert len(sched) >= 3, sched
+    sd = [probe(f)["duration"] for f in sched]
+    for d in sd[1:-1]:
+        assert 3.0 <= d <= 5.0, sd
+    starts = [int(f.stem.split("_")[1]) % 100 for f in sched[1:]]
+    assert all(s % 4 in (0, 1) for s in starts), starts     # started within a second of a 4 s mark
+
+    # -- MPEG-TS files (continuity: source timeline kept) ----------------------------------------------
+    ts_files = sorted((tmp_path / "abs").glob("ts_*.ts"), key=lambda p: int(p.stem.split("_")[1]))
+    assert len(ts_files) >= 3
+    tsd = [probe(f) for f in ts_files]
+    assert all(t["format"] == "mpegts" and t["codecs"] == ["aac", "h264"] for t in tsd)
+    assert 3.9 <= tsd[0]["duration"] <= 4.3, tsd
+
+    # -- what the peers received ---------------------------------------------------------------------
+    flv = tmp_path / "ngx" / "rec" / "out.flv"
+    got = probe(flv)
+    assert got["codecs"] == ["aac", "h264"] and got["duration"] >= 10.0, got
+    assert video_frames(flv) >= 300
+    udp = probe(udp_out)
+    assert udp["codecs"] == ["aac", "h264"] and udp["duration"] >= 10.0, udp
+
+
+@pytest.mark.timeout(120)
+async def test_sigkill_leaves_a_playable_file_and_tasks_come_back(tmp_path):
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is not installed (make install installs it)")
+    ome = Ome(tmp_path, storage="<Storage><Enabled>true</Enabled><Path>api_data</Path></Storage>")
+    await ome.start()
+    udp_port = free_port(socket.SOCK_DGRAM)
+    publisher = None
+    try:
+        created = await ome.ok("startRecord", {"id": "k", "stream": {"name": "stream"},
+                                               "filePath": "kill/${Stream}_${Sequence}.mp4"})
+        await ome.ok("startPush", {"id": "u", "stream": {"name": "stream"}, "protocol": "mpegts",
+                                   "url": f"udp://127.0.0.1:{udp_port}"})
+        publisher = await publish(ome.publish_url, 30)
+        await ome.wait("records", lambda rs: rs[0].get("recordTime", 0) >= 3500)
+        ome.proc.stop(signal.SIGKILL)
+        publisher.kill()
+        await publisher.wait()
+
+        left = list((tmp_path / "records" / "kill").glob("tmp_*.mp4"))
+        assert len(left) == 1, list((tmp_path / "records" / "kill").iterdir())
+        got = probe(left[0])                   # every fragment written decodes, no error line
+        assert got["codecs"] == ["aac", "h264"] and got["duration"] >= 2.9, got
+
+        # restart on the same storage: both tasks are back, waiting for the stream
+        ome.proc = OmeProcess(ome.conf, api_port=ome.api)
+        await ome.start()
+        recs = await ome.ok("records")
+        assert [(r["id"], r["state"], r["createdTime"]) for r in recs] == [("k", "ready", created["createdTime"])]
+        pushes = await ome.ok("pushes")
+        assert [(p["id"], p["protocol"], p["url"]) for p in pushes] == [("u", "mpegts", f"udp://127.0.0.1:{udp_port}")]
+        publisher = await publish(ome.publish_url, 4)
+        await ome.wait("records", lambda rs: rs[0]["state"] == "recording")
+        await ome.wait("pushes", lambda ps: ps[0]["state"] == "pushing" and ps[0]["totalsentBytes"] > 0)
+        await asyncio.wait_for(publisher.communicate(), 30)
+        await ome.wait("records", lambda rs: rs[0]["state"] == "ready")
+        await ome.ok("stopRecord", {"id": "k"})
+        # the file numbering continued after the killed file's sequence (0)
+        resumed = tmp_path / "records" / "kill" / "stream_1.mp4"
+        assert resumed.exists(), list((tmp_path / "records" / "kill").iterdir())
+        assert 2.5 <= probe(resumed)["duration"] <= 4.5
+    finally:
+        if publisher is not None and publisher.returncode is None:
+            publisher.kill()
+            await publisher.wait()
+        await ome.close()
