@@ -329,6 +329,7 @@ async def test_hlsjs_plays_low_latency_and_receives_send_event_id3(ome):
     player = Player()
     try:
         await ome.wait_master()
+        await asyncio.sleep(5)      # a viewer joins a stream that is already live (LATE_JOIN)
         await player.start(ome.master, 20)
         await player.wait_playing(15)
         # :sendEvent while playing: TXXX + TIT2 in one ID3 tag, four times, 2.5 s apart
@@ -371,8 +372,12 @@ async def test_hlsjs_plays_low_latency_and_receives_send_event_id3(ome):
     # latency
     lat = latency_stats(res)
     print("latency (s): hls.js median {latency_median:.3f} max {latency_max:.3f}; "
-          "PDT lag median {pdt_lag_median:.3f} max {pdt_lag_max:.3f} over {n} samples".format(**lat))
-    assert lat["latency_median"] < 4.0 and lat["pdt_lag_median"] < 4.0, lat
+          "PDT lag median {pdt_lag_median:.3f} max {pdt_lag_max:.3f} over {n} samples".format(**lat),
+          "target", res["targetLatency"])
+    # hls.js (default config: no catch-up playback rate) starts at the live edge minus
+    # PART-HOLD-BACK (3 x part target = 1.63 s here), snapped back to an INDEPENDENT part
+    # (keyframe every 1 s); measured about 2.3 s on a quiet machine. The bound leaves room for CI.
+    assert lat["latency_median"] < 3.0 and lat["pdt_lag_median"] < 3.0, lat
     # ID3: every TXXX/TIT2 pair sent arrived as decoded cues with the same values, in order
     cues = res["cues"]
     print("cues:", sorted({(c["key"], c["info"], c["data"]) for c in cues}))
