@@ -376,8 +376,8 @@ async def test_hlsjs_plays_low_latency_and_receives_send_event_id3(ome):
           "target", res["targetLatency"])
     # hls.js (default config: no catch-up playback rate) starts at the live edge minus
     # PART-HOLD-BACK (3 x part target = 1.63 s here), snapped back to an INDEPENDENT part
-    # (keyframe every 1 s); measured about 2.3 s on a quiet machine. The bound leaves room for CI.
-    assert lat["latency_median"] < 3.0 and lat["pdt_lag_median"] < 3.0, lat
+    # (keyframe every 1 s): measured 2.3-2.9 s here. The bound leaves room for a loaded CI machine.
+    assert lat["latency_median"] < 3.5 and lat["pdt_lag_median"] < 3.5, lat
     # ID3: every TXXX/TIT2 pair sent arrived as decoded cues with the same values, in order
     cues = res["cues"]
     print("cues:", sorted({(c["key"], c["info"], c["data"]) for c in cues}))

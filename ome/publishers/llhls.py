@@ -11,11 +11,11 @@ import logging
 import ssl
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
 
 from ome._native import ffi, lib
 from ome.errors import StartupError
 
+from .http1 import HttpServer
 from .llhls_http import LlhlsHttp
 from .llhls_stream import MAX_WAITERS, LlhlsStream
 
@@ -71,12 +71,12 @@ class LlhlsPublisherModule:
         self.streams: dict[tuple[str, str, str], LlhlsStream] = {}   # (vhost, app, output name)
         self.max_waiters = MAX_WAITERS
         self.ports: list[int] = []
-        self._runner: web.ServerRunner | None = None
+        self._http_server: HttpServer | None = None
         self._http = LlhlsHttp(self)
 
     # -- lookups for HTTP -----------------------------------------------------------------
     def _vhosts(self, host: str | None):
-        return list(self.server.registry.vhosts.values())
+        return self.server.registry.vhosts.values()
 
     def app_config(self, app_name: str, host: str | None = None):
         for vh in self._vhosts(host):
@@ -248,17 +248,14 @@ class LlhlsPublisherModule:
             log.info("LLHLS Publisher: Server is disabled - No port is configured")
             return
         context = self._ssl_context() if tls_port is not None else None
-        self._runner = web.ServerRunner(web.Server(self._http.handle), access_log=None,
-                                        handle_signals=False, shutdown_timeout=1.0)
-        await self._runner.setup()
+        self._http_server = HttpServer(self._http.handle)
         hosts = listen_hosts(list(getattr(self.server.config, "ip", None) or []))
         for number, ssl_context in ((port, None), (tls_port, context)):
             if number is None:
                 continue
             for host in hosts:
-                site = web.TCPSite(self._runner, host, number, ssl_context=ssl_context, reuse_address=True)
                 try:
-                    await site.start()
+                    await self._http_server.listen(host, number, ssl=ssl_context)
                 except OSError as exc:
                     await self.stop()
                     raise StartupError(f"LLHLS Publisher could not listen on {host}:{number}: {exc}") from None
@@ -269,6 +266,6 @@ class LlhlsPublisherModule:
     async def stop(self) -> None:
         for s in list(self.streams.values()):
             s.remove()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        if self._http_server is not None:
+            await self._http_server.close()
+            self._http_server = None

@@ -1,21 +1,23 @@
 """The LL-HLS HTTP face: OME's URL layout, blocking reload (§1.5), blocking
 preload-hinted parts, Cache-Control (§1.6), CORS, gzip for playlists.
 
-Parked requests wait on the stream's change future (resolved when a part
-completes, the stream ends or goes away); nothing polls.
+Served by the lean HTTP/1.1 server of `http1.py`. A request that can be answered now is
+answered synchronously (no task); one that must wait (blocking reload, a preload-hinted
+part, a stream not ready yet) returns a coroutine that parks on the stream's change future
+(resolved when a part completes, the stream ends or goes away); nothing polls.
 """
 from __future__ import annotations
 
 import asyncio
 import fnmatch
+import functools
 import gzip
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Callable
-
-from aiohttp import payload, web
+from typing import TYPE_CHECKING, Any, Callable, Union
 
 from . import llhls_playlist as pl
+from .http1 import HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
     from .llhls import LlhlsPublisherModule
@@ -26,20 +28,7 @@ log = logging.getLogger(__name__)
 M3U8 = "application/vnd.apple.mpegurl"
 
 
-class _PartsPayload(payload.Payload):
-    """A segment body written part by part: a segment is the concatenation of its parts, so
-    it is sent from the parts' own bytes instead of joining a fresh copy per request."""
-
-    def __init__(self, parts: list[bytes], content_type: str) -> None:
-        super().__init__(parts, content_type=content_type)
-        self._size = sum(len(p) for p in parts)
-
-    async def write(self, writer: Any) -> None:
-        for part in self._value:
-            await writer.write(part)
-
-    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
-        return b"".join(self._value).decode(encoding, errors)
+Reply = Union[HttpResponse, "asyncio.Future[HttpResponse]"]   # now, or after parking
 
 
 class _Reply(Exception):
@@ -64,12 +53,12 @@ def _is_uint(v: str) -> bool:
     return v.isascii() and v.isdigit() and len(v) <= 18
 
 
-def _cors_headers(config: Any, request: web.BaseRequest) -> dict[str, str]:
+def _cors_headers(config: Any, request: HttpRequest) -> dict[str, str]:
     cd = getattr(config, "cross_domains", None) if config is not None else None
     if cd is None or not cd.urls:
         return {}
     headers: dict[str, str] = {}
-    origin = request.headers.get("Origin")
+    origin = request.header("Origin")
     if "*" in cd.urls:
         headers["Access-Control-Allow-Origin"] = "*"
     elif origin:
@@ -87,46 +76,127 @@ def _cors_headers(config: Any, request: web.BaseRequest) -> dict[str, str]:
     return headers
 
 
+class _Parked:
+    """One request parked on a stream: callbacks on the stream's change future, no task.
+
+    Answers with then() once done() holds after a change, 404 when the stream goes away,
+    503 at the deadline. Holds one of the stream's waiting slots until it settles."""
+
+    __slots__ = ("s", "done", "then", "future", "timer")
+
+    def __init__(self, s: "LlhlsStream", deadline: float, done: Callable[[], bool],
+                 then: Callable[[], Reply]) -> None:
+        loop = asyncio.get_running_loop()
+        self.s, self.done, self.then = s, done, then
+        self.future: asyncio.Future = loop.create_future()
+        self.timer = loop.call_later(max(0.0, deadline - time.monotonic()), self._expire)
+        s.waiting += 1
+        s.changed().add_done_callback(self._check)
+
+    def _release(self) -> None:
+        self.timer.cancel()
+        self.s.waiting -= 1
+
+    def _expire(self) -> None:
+        if not self.future.done():
+            self.s.waiting -= 1
+            self.future.set_exception(_Reply(503, "no-store", "Service Unavailable"))
+
+    def _check(self, _changed: Any = None) -> None:
+        if self.future.done():
+            return                                  # expired meanwhile
+        s = self.s
+        if s.gone:
+            self._release()
+            self.future.set_exception(_Reply(404, "no-store", "Not Found"))
+            return
+        ready = False
+        try:
+            ready = self.done()
+            if not ready:
+                s.changed().add_done_callback(self._check)
+                return
+            self._release()
+            result = self.then()
+        except Exception as exc:
+            if not ready:
+                self._release()
+            self.future.set_exception(exc)
+            return
+        if isinstance(result, HttpResponse):
+            self.future.set_result(result)
+        else:
+            result.add_done_callback(self._chain)   # then() parked again (e.g. ready, then msn)
+
+    def _chain(self, inner: asyncio.Future) -> None:
+        if self.future.done():
+            return
+        exc = inner.exception()
+        if exc is not None:
+            self.future.set_exception(exc)
+        else:
+            self.future.set_result(inner.result())
+
+
 class LlhlsHttp:
     def __init__(self, module: "LlhlsPublisherModule") -> None:
         self.module = module
 
     # -- entry --------------------------------------------------------------------------
-    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
+    def handle(self, request: HttpRequest) -> Reply:
         parts = request.path.split("/")
         if len(parts) != 4 or parts[0] != "" or not all(parts[1:]):
-            return web.Response(status=404, text="Not Found")
+            return HttpResponse.text(404, "Not Found")
         _, app_name, stream_name, file_name = parts
-        config = self.module.app_config(app_name, request.host)
+        host = request.host
+        config = self.module.app_config(app_name, host)
         cors = _cors_headers(config, request)
         if request.method == "OPTIONS":
-            return web.Response(status=200, headers={**cors, "Access-Control-Allow-Methods": "OPTIONS, GET, HEAD",
-                                                     "Access-Control-Allow-Headers":
-                                                     request.headers.get("Access-Control-Request-Headers", "*"),
-                                                     "Allow": "OPTIONS, GET, HEAD"})
+            return HttpResponse(200, {**cors, "Access-Control-Allow-Methods": "OPTIONS, GET, HEAD",
+                                      "Access-Control-Allow-Headers":
+                                      request.header("Access-Control-Request-Headers", "*"),
+                                      "Allow": "OPTIONS, GET, HEAD"})
         if request.method not in ("GET", "HEAD"):
-            return web.Response(status=405, headers={**cors, "Allow": "OPTIONS, GET, HEAD"})
-        s = self.module.find_stream(app_name, stream_name, request.host)
+            return HttpResponse(405, {**cors, "Allow": "OPTIONS, GET, HEAD"})
+        s = self.module.find_stream(app_name, stream_name, host)
         try:
             if config is None:
                 raise _Reply(404, None, "Not Found")
-            resp = await self._dispatch(request, config, s, file_name)
+            result = self._dispatch(request, config, s, file_name)
         except _Reply as r:
-            headers = dict(cors)
-            if r.cache:
-                headers["Cache-Control"] = r.cache
-            return web.Response(status=r.status, text=r.text,
-                                headers=headers)
-        resp.headers.update(cors)
-        return resp
+            return self._reply(r, cors)
+        if isinstance(result, HttpResponse):
+            result.headers.update(cors)
+            return result
+        answer = asyncio.get_running_loop().create_future()
+        result.add_done_callback(functools.partial(self._finish, answer, cors))
+        return answer
 
-    async def _dispatch(self, request: web.BaseRequest, config: Any, s: "LlhlsStream | None",
-                        file_name: str) -> web.StreamResponse:
+    def _finish(self, answer: asyncio.Future, cors: dict[str, str], parked: asyncio.Future) -> None:
+        try:
+            response = parked.result()
+        except _Reply as r:
+            response = self._reply(r, cors)
+        except Exception as exc:                       # the server answers 500 and logs it
+            answer.set_exception(exc)
+            return
+        else:
+            response.headers.update(cors)
+        answer.set_result(response)
+
+    @staticmethod
+    def _reply(r: _Reply, cors: dict[str, str]) -> HttpResponse:
+        headers = dict(cors)
+        if r.cache:
+            headers["Cache-Control"] = r.cache
+        return HttpResponse.text(r.status, r.text, headers)
+
+    def _dispatch(self, request: HttpRequest, config: Any, s: "LlhlsStream | None", file_name: str) -> Reply:
         td = s.target_duration if s is not None else 1
         if file_name.endswith(".m3u8"):
             if file_name.startswith("chunklist_"):
-                return await self._media_playlist(request, config, s, file_name)
-            return await self._master(request, config, s, file_name)
+                return self._media_playlist(request, config, s, file_name)
+            return self._master(request, config, s, file_name)
         if not file_name.endswith(".m4s"):
             raise _Reply(404, f"max-age={td}", "Not Found")
         if s is None or s.gone:
@@ -151,9 +221,10 @@ class LlhlsHttp:
             if seg is None or not seg.complete:
                 raise _Reply(404, f"max-age={td}" if seg is None and msn < self._next_msn(st) else "no-store",
                              "Not Found")
-            body = _PartsPayload([p.data for p in seg.parts], content_type)
-            return self._media(body, content_type, _cache_value(config, "segment_max_age", f"max-age={6 * td}"))
-        return await self._part(config, s, st, msn, int(fields[3]), content_type)
+            # a segment is the concatenation of its parts: sent from the parts' own bytes
+            return self._media([p.data for p in seg.parts], content_type,
+                               _cache_value(config, "segment_max_age", f"max-age={6 * td}"))
+        return self._part(config, s, st, msn, int(fields[3]), content_type)
 
     @staticmethod
     def _next_msn(st: "TrackState") -> int:
@@ -161,39 +232,31 @@ class LlhlsHttp:
         return last[0] + 1 if last else 0
 
     @staticmethod
-    def _media(data: bytes | payload.Payload, content_type: str, cache: str | None) -> web.Response:
-        headers = {"Cache-Control": cache} if cache else {}
-        return web.Response(body=data, content_type=content_type, headers=headers)
+    def _media(data: bytes | list[bytes], content_type: str, cache: str | None) -> HttpResponse:
+        headers = {"Content-Type": content_type}
+        if cache:
+            headers["Cache-Control"] = cache
+        return HttpResponse(200, headers, data)
 
     # -- waiting ------------------------------------------------------------------------
-    async def _wait(self, s: "LlhlsStream", deadline: float, done: Callable[[], bool]) -> None:
-        """Parks until done() (checked after every change) or 503 at the deadline."""
+    def _after(self, s: "LlhlsStream", deadline: float, done: Callable[[], bool],
+               then: Callable[[], Reply]) -> Reply:
+        """then() now when done() already holds, else a future of its answer once done() holds after
+        a change of the stream (404 when the stream goes away, 503 at the deadline).
+
+        The waiting slot is taken here, synchronously, so a burst of requests in one loop
+        iteration cannot overshoot max_waiters."""
         if s.gone:
             raise _Reply(404, "no-store", "Not Found")
         if done():
-            return
+            return then()
         if s.waiting >= self.module.max_waiters:
             raise _Reply(503, "no-store", "Service Unavailable")
-        s.waiting += 1
-        try:
-            while True:
-                if s.gone:
-                    raise _Reply(404, "no-store", "Not Found")
-                if done():
-                    return
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise _Reply(503, "no-store", "Service Unavailable")
-                try:
-                    await asyncio.wait_for(asyncio.shield(s.changed()), remaining)
-                except asyncio.TimeoutError:
-                    pass
-        finally:
-            s.waiting -= 1
+        return _Parked(s, deadline, done, then).future
 
     # -- parts --------------------------------------------------------------------------
-    async def _part(self, config: Any, s: "LlhlsStream", st: "TrackState", msn: int, idx: int,
-                    content_type: str) -> web.Response:
+    def _part(self, config: Any, s: "LlhlsStream", st: "TrackState", msn: int, idx: int,
+              content_type: str) -> Reply:
         td = s.target_duration
         cache = _cache_value(config, "partial_segment_max_age", f"max-age={6 * td}")
 
@@ -202,63 +265,69 @@ class LlhlsHttp:
             return seg.parts[idx] if seg is not None and idx < len(seg.parts) else None
 
         part = existing()
-        if part is None:
-            oldest = next(iter(st.segments), None)
-            if oldest is not None and msn < oldest:
-                raise _Reply(404, f"max-age={td}", "Not Found")          # expired
-            if not config.enable_preload_hint or pl.hint(s, st) != (msn, idx):
-                raise _Reply(404, "no-store", "Not Found")                # never hinted
-            # the hinted part: hold until it is complete, or it can no longer exist
-            def settled() -> bool:
-                if existing() is not None or s.ended:
-                    return True
-                seg = st.segments.get(msn)
-                return (seg is not None and seg.complete) or (st.last is not None and st.last[0] > msn)
-            await self._wait(s, time.monotonic() + 3 * td, settled)
-            part = existing()
-            if part is None:
+        if part is not None:
+            return self._media(part.data, content_type, cache)
+        oldest = next(iter(st.segments), None)
+        if oldest is not None and msn < oldest:
+            raise _Reply(404, f"max-age={td}", "Not Found")          # expired
+        if not config.enable_preload_hint or pl.hint(s, st) != (msn, idx):
+            raise _Reply(404, "no-store", "Not Found")                # never hinted
+
+        # the hinted part: hold until it is complete, or it can no longer exist
+        def settled() -> bool:
+            if existing() is not None or s.ended:
+                return True
+            seg = st.segments.get(msn)
+            return (seg is not None and seg.complete) or (st.last is not None and st.last[0] > msn)
+
+        def answer() -> HttpResponse:
+            done = existing()
+            if done is None:
                 raise _Reply(404, "no-store", "Not Found")
-        return self._media(part.data, content_type, cache)
+            return self._media(done.data, content_type, cache)
+
+        return self._after(s, time.monotonic() + 3 * td, settled, answer)
 
     # -- playlists ----------------------------------------------------------------------
-    def _playlist_response(self, request: web.BaseRequest, s: "LlhlsStream", cache_key: Any,
-                           render: Callable[[], str], cache: str | None) -> web.Response:
+    def _playlist_response(self, request: HttpRequest, s: "LlhlsStream", cache_key: Any,
+                           render: Callable[[], str], cache: str | None) -> HttpResponse:
         entry = s.render_cache.get(cache_key)
         if entry is None:
             entry = (render().encode(), None)
             s.render_cache[cache_key] = entry
         body, gz = entry
-        headers = {"Vary": "Accept-Encoding"}
+        headers = {"Content-Type": M3U8, "Vary": "Accept-Encoding"}
         if cache:
             headers["Cache-Control"] = cache
-        if "gzip" in request.headers.get("Accept-Encoding", ""):
+        if "gzip" in (request.header("Accept-Encoding") or ""):
             if gz is None:
                 gz = gzip.compress(body, 5, mtime=0)
                 s.render_cache[cache_key] = (body, gz)
             headers["Content-Encoding"] = "gzip"
             body = gz
-        return web.Response(body=body, headers={**headers, "Content-Type": M3U8})
+        return HttpResponse(200, headers, body)
 
-    async def _master(self, request: web.BaseRequest, config: Any, s: "LlhlsStream | None",
-                      file_name: str) -> web.Response:
+    def _master(self, request: HttpRequest, config: Any, s: "LlhlsStream | None", file_name: str) -> Reply:
         name = file_name[:-5]
         master_cache = _cache_value(config, "master_playlist_max_age", "no-cache")
         if s is None or s.gone:
             raise _Reply(404, "no-store", "Not Found")
-        layout = self.module.master_layout(s, name, config)
-        if layout is None:
+        if self.module.master_layout(s, name, config) is None:
             raise _Reply(404, "no-store", "Not Found")
-        await self._wait(s, time.monotonic() + 3 * s.target_duration, s.ready)
-        layout = self.module.master_layout(s, name, config)
-        renditions, depth = layout
-        if not renditions:
-            raise _Reply(404, "no-store", "Not Found")
-        return self._playlist_response(request, s, ("master", name),
-                                       lambda: pl.master_playlist(s, renditions, depth), master_cache)
 
-    async def _media_playlist(self, request: web.BaseRequest, config: Any, s: "LlhlsStream | None",
-                              file_name: str) -> web.Response:
-        q = request.query
+        def answer() -> HttpResponse:
+            layout = self.module.master_layout(s, name, config)
+            renditions, depth = layout if layout is not None else ([], -1)
+            if not renditions:
+                raise _Reply(404, "no-store", "Not Found")
+            return self._playlist_response(request, s, ("master", name),
+                                           lambda: pl.master_playlist(s, renditions, depth), master_cache)
+
+        return self._after(s, time.monotonic() + 3 * s.target_duration, s.ready, answer)
+
+    def _media_playlist(self, request: HttpRequest, config: Any, s: "LlhlsStream | None",
+                        file_name: str) -> Reply:
+        q = request.query if request.query_string else {}
         msn_s, part_s, skip_s = q.get("_HLS_msn"), q.get("_HLS_part"), q.get("_HLS_skip")
         directives = msn_s is not None or part_s is not None
         td = s.target_duration if s is not None else 1
@@ -270,8 +339,9 @@ class LlhlsHttp:
         fields = file_name[:-5].split("_")
         if len(fields) != 5 or fields[-1] != "llhls" or not _is_uint(fields[1]) or s is None or s.gone:
             raise _Reply(404, f"max-age={4 * td if directives else td}", "Not Found")
-        st = s.tracks.get(int(fields[1]))
-        if st is None or st.media_type != fields[2]:
+        track_id, media_type = int(fields[1]), fields[2]
+        st = s.tracks.get(track_id)
+        if st is None or st.media_type != media_type:
             # tracks appear once the stream started: park a little for a known stream
             if s.tracks:
                 raise _Reply(404, f"max-age={4 * td if directives else td}", "Not Found")
@@ -279,12 +349,22 @@ class LlhlsHttp:
         if part_s is not None and msn_s is None and not s.ended:
             raise _Reply(400, "no-store", "Bad Request")
         deadline = time.monotonic() + 3 * td
-        await self._wait(s, deadline, s.ready)
-        st = s.tracks.get(int(fields[1]))
-        if st is None or st.media_type != fields[2]:
-            raise _Reply(404, f"max-age={4 * td if directives else td}", "Not Found")
-        skip = skip_s is not None and s.can_skip
-        if directives and not s.ended:
+
+        def render(st: "TrackState") -> HttpResponse:
+            skip = skip_s is not None and s.can_skip
+            if directives:
+                cache = _cache_value(config, "chunklist_with_directives_max_age", f"max-age={6 * td}")
+            else:
+                cache = _cache_value(config, "chunklist_max_age", "no-cache")
+            key = ("media", st.id, st.last, skip, s.ended)
+            return self._playlist_response(request, s, key, lambda: pl.media_playlist(s, st, skip=skip), cache)
+
+        def when_ready() -> Reply:
+            st = s.tracks.get(track_id)
+            if st is None or st.media_type != media_type:
+                raise _Reply(404, f"max-age={4 * td if directives else td}", "Not Found")
+            if not directives or s.ended:
+                return render(st)
             if msn_s is None:
                 raise _Reply(400, "no-store", "Bad Request")
             m = int(msn_s)
@@ -309,11 +389,6 @@ class LlhlsHttp:
                 if p is None:
                     return st.segments[m].complete
                 return last[1] >= p
-            await self._wait(s, deadline, satisfied)
-        if directives:
-            cache = _cache_value(config, "chunklist_with_directives_max_age", f"max-age={6 * td}")
-        else:
-            cache = _cache_value(config, "chunklist_max_age", "no-cache")
-        last = st.last
-        key = ("media", st.id, last, skip, s.ended)
-        return self._playlist_response(request, s, key, lambda: pl.media_playlist(s, st, skip=skip), cache)
+            return self._after(s, deadline, satisfied, lambda: render(st))
+
+        return self._after(s, deadline, s.ready, when_ready)

@@ -1,0 +1,364 @@
+"""A lean HTTP/1.1 server for media delivery (LL-HLS playlists, parts, segments).
+
+Why not aiohttp here: the LL-HLS edge answers a very high rate of small, uniform GETs, and
+aiohttp's general request/response machinery (multidicts, streams, payload writers, a task
+per request) cost about four times nginx's CPU per request. This protocol does only what
+media delivery needs, on the event loop's own transport:
+
+- GET/HEAD/OPTIONS (any other method gets an answer from the handler, usually 405), keep-alive
+  (HTTP/1.1 default, HTTP/1.0 with `Connection: keep-alive`), pipelined requests answered in
+  order, request bodies skipped by Content-Length (chunked request bodies: 400, connection closed);
+- a handler returns an `HttpResponse` directly (no task, no await), or a future of one (a
+  blocking playlist request parks as a callback on the future: still no task), or a coroutine;
+- the body goes out as the handler's own bytes objects (`writelines`, no join copy);
+- limits: 16 KiB request head (431), 10 s to send a head, 75 s keep-alive idle; while the
+  client does not read (transport paused) no further request of that connection is handled;
+- a parked answer runs to its end even when its client goes away (handlers bound their waits).
+
+The control API stays on aiohttp; this is only for the media edge.
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from email.utils import formatdate
+from typing import Any, Awaitable, Callable, Union
+from urllib.parse import unquote, unquote_plus
+
+log = logging.getLogger(__name__)
+
+MAX_HEAD = 16 * 1024
+HEAD_TIMEOUT_S = 10
+KEEPALIVE_S = 75
+_SWEEP_S = 1.0
+
+_REASONS = {200: "OK", 204: "No Content", 304: "Not Modified", 400: "Bad Request", 404: "Not Found",
+            405: "Method Not Allowed", 408: "Request Timeout", 413: "Payload Too Large",
+            431: "Request Header Fields Too Large", 500: "Internal Server Error",
+            501: "Not Implemented", 503: "Service Unavailable", 505: "HTTP Version Not Supported"}
+_STATUS_LINES = {code: f"HTTP/1.1 {code} {reason}\r\n".encode() for code, reason in _REASONS.items()}
+
+
+class HttpRequest:
+    """One parsed request head. Header names are matched case-insensitively."""
+
+    __slots__ = ("method", "target", "path", "query_string", "keep_alive", "_headers", "_query")
+
+    def __init__(self, method: str, target: str, headers: dict[bytes, bytes], keep_alive: bool) -> None:
+        self.method = method
+        self.target = target
+        path, _, self.query_string = target.partition("?")
+        self.path = unquote(path) if "%" in path else path
+        self.keep_alive = keep_alive
+        self._headers = headers
+        self._query: dict[str, str] | None = None
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        v = self._headers.get(name.lower().encode("latin-1"))
+        return v.decode("latin-1") if v is not None else default
+
+    @property
+    def host(self) -> str | None:
+        return self.header("host")
+
+    @property
+    def query(self) -> dict[str, str]:
+        """First value of each query parameter (percent-decoded)."""
+        if self._query is None:
+            q: dict[str, str] = {}
+            for item in self.query_string.split("&"):
+                if not item:
+                    continue
+                k, _, v = item.partition("=")
+                if "%" in k or "+" in k:
+                    k = unquote_plus(k)
+                if "%" in v or "+" in v:
+                    v = unquote_plus(v)
+                q.setdefault(k, v)
+            self._query = q
+        return self._query
+
+
+class HttpResponse:
+    """Status, headers and a body that is one bytes object or a list sent back to back."""
+
+    __slots__ = ("status", "headers", "body")
+
+    def __init__(self, status: int = 200, headers: dict[str, str] | None = None,
+                 body: bytes | list[bytes] = b"") -> None:
+        self.status = status
+        self.headers = headers if headers is not None else {}
+        self.body = body
+
+    @classmethod
+    def text(cls, status: int, text: str, headers: dict[str, str] | None = None) -> "HttpResponse":
+        h = {"Content-Type": "text/plain; charset=utf-8"}
+        if headers:
+            h.update(headers)
+        return cls(status, h, text.encode())
+
+
+Handler = Callable[[HttpRequest], Union[HttpResponse, "asyncio.Future[HttpResponse]", Awaitable[HttpResponse]]]
+
+
+class _BadRequest(Exception):
+    def __init__(self, status: int) -> None:
+        self.status = status
+
+
+def _parse_head(head: bytes) -> tuple[HttpRequest, int]:
+    """(request, body length to skip) from the bytes before the blank line."""
+    lines = head.split(b"\r\n")
+    parts = lines[0].split(b" ")
+    if len(parts) != 3:
+        raise _BadRequest(400)
+    method_b, target_b, version = parts
+    if version == b"HTTP/1.1":
+        keep_alive = True
+    elif version == b"HTTP/1.0":
+        keep_alive = False
+    elif version.startswith(b"HTTP/"):
+        raise _BadRequest(505)
+    else:
+        raise _BadRequest(400)
+    headers: dict[bytes, bytes] = {}
+    for line in lines[1:]:
+        name, sep, value = line.partition(b":")
+        if not sep or not name or name != name.strip():
+            raise _BadRequest(400)
+        headers[name.lower()] = value.strip()
+    conn = headers.get(b"connection")
+    if conn is not None:
+        conn = conn.lower()
+        if b"close" in conn:
+            keep_alive = False
+        elif b"keep-alive" in conn:
+            keep_alive = True
+    if b"transfer-encoding" in headers:
+        raise _BadRequest(400)              # no request bodies are accepted here
+    body = 0
+    cl = headers.get(b"content-length")
+    if cl is not None:
+        if not cl.isdigit() or len(cl) > 12:
+            raise _BadRequest(400)
+        body = int(cl)
+        if body > 1 << 20:
+            raise _BadRequest(413)
+    if not target_b.startswith(b"/"):
+        raise _BadRequest(400)
+    try:
+        method = method_b.decode("ascii")
+        target = target_b.decode("ascii")
+    except UnicodeDecodeError:
+        raise _BadRequest(400) from None
+    return HttpRequest(method, target, headers, keep_alive), body
+
+
+class _Connection(asyncio.Protocol):
+    __slots__ = ("server", "transport", "buf", "busy", "paused", "closing", "idle", "in_head", "task")
+
+    def __init__(self, server: "HttpServer") -> None:
+        self.server = server
+        self.transport: Any = None
+        self.buf = b""
+        self.busy = False          # a parked request is being answered
+        self.paused = False        # the client is not reading (transport write buffer full)
+        self.closing = False
+        self.idle = 0.0            # seconds without activity (advanced by the server's sweep)
+        self.in_head = False       # bytes of an unfinished head are buffered
+        self.task: asyncio.Task | None = None
+
+    # -- asyncio.Protocol ------------------------------------------------------------------
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        self.server.connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        # A parked request's task is not cancelled: it ends by its handler's own deadline and
+        # its answer is dropped, so handlers may hold bookkeeping (e.g. waiter counts) across it.
+        self.closing = True
+        self.server.connections.discard(self)
+
+    def data_received(self, data: bytes) -> None:
+        self.idle = 0.0
+        self.buf = self.buf + data if self.buf else data
+        if not self.busy and not self.paused:
+            self._process()
+        elif len(self.buf) > MAX_HEAD:
+            self.transport.pause_reading()      # pipelining beyond reason: wait for the answers
+
+    def pause_writing(self) -> None:
+        self.paused = True
+
+    def resume_writing(self) -> None:
+        self.paused = False
+        if not self.busy and self.buf and not self.closing:
+            self._process()
+
+    # -- requests ----------------------------------------------------------------------
+    def _process(self) -> None:
+        handler = self.server.handler
+        while self.buf and not self.busy and not self.paused and not self.closing:
+            buf = self.buf
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                if len(buf) > MAX_HEAD:
+                    self._fail(431)
+                else:
+                    self.in_head = True
+                return
+            if end > MAX_HEAD:
+                self._fail(431)
+                return
+            try:
+                request, body_len = _parse_head(buf[:end])
+            except _BadRequest as bad:
+                self._fail(bad.status)
+                return
+            start = end + 4
+            if len(buf) - start < body_len:
+                self.in_head = True                 # wait for the (ignored) body
+                return
+            self.buf = buf[start + body_len:]
+            self.in_head = False
+            try:
+                result = handler(request)
+            except Exception:
+                log.exception("http handler failed on %s %s", request.method, request.target)
+                result = HttpResponse.text(500, "Internal Server Error")
+            if isinstance(result, HttpResponse):
+                self._send(request, result)
+            elif asyncio.isfuture(result):
+                self.busy = True                    # answered when the future resolves (no task)
+                result.add_done_callback(functools.partial(self._future_done, request))
+                return
+            else:
+                self.busy = True
+                self.task = asyncio.ensure_future(self._finish(request, result))
+                return
+        if self.busy or self.paused:
+            return
+        self.transport.resume_reading()
+
+    async def _finish(self, request: HttpRequest, pending: Awaitable[HttpResponse]) -> None:
+        try:
+            response = await pending
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("http handler failed on %s %s", request.method, request.target)
+            response = HttpResponse.text(500, "Internal Server Error")
+        self.task = None
+        self.busy = False
+        if self.closing:
+            return
+        self._send(request, response)
+        if self.buf and not self.closing:
+            self._process()
+
+    def _future_done(self, request: HttpRequest, future: asyncio.Future) -> None:
+        try:
+            response = future.result()
+        except asyncio.CancelledError:
+            response = HttpResponse.text(503, "Service Unavailable")
+        except Exception:
+            log.exception("http handler failed on %s %s", request.method, request.target)
+            response = HttpResponse.text(500, "Internal Server Error")
+        self.busy = False
+        if self.closing:
+            return
+        self._send(request, response)
+        if self.buf and not self.closing:
+            self._process()
+
+    def _send(self, request: HttpRequest, response: HttpResponse) -> None:
+        body = response.body
+        size = len(body) if isinstance(body, bytes) else sum(len(b) for b in body)
+        keep = request.keep_alive and self.server.accepting
+        lines = [f"{k}: {v}\r\n" for k, v in response.headers.items()]
+        head = b"".join((_STATUS_LINES.get(response.status) or
+                         f"HTTP/1.1 {response.status} Unknown\r\n".encode(),
+                         self.server.fixed_headers,
+                         "".join(lines).encode("latin-1"),
+                         b"Content-Length: %d\r\n" % size,
+                         b"\r\n" if keep else b"Connection: close\r\n\r\n"))
+        if request.method == "HEAD" or not size:
+            self.transport.write(head)
+        elif isinstance(body, bytes):
+            self.transport.writelines((head, body))
+        else:
+            self.transport.writelines((head, *body))
+        self.idle = 0.0
+        if not keep:
+            self.closing = True
+            self.transport.close()
+
+    def _fail(self, status: int) -> None:
+        """A request that cannot be parsed: answer and close (the stream of requests is lost)."""
+        body = _REASONS.get(status, "Error").encode()
+        self.transport.write(_STATUS_LINES[status] + self.server.fixed_headers +
+                             b"Content-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n"
+                             b"Connection: close\r\n\r\n%s" % (len(body), body))
+        self.closing = True
+        self.buf = b""
+        self.transport.close()
+
+
+class HttpServer:
+    """Listening sockets sharing one handler; `close()` stops accepting and drops every connection."""
+
+    def __init__(self, handler: Handler, *, server_name: str = "ome") -> None:
+        self.handler = handler
+        self.server_name = server_name
+        self.connections: set[_Connection] = set()
+        self.accepting = True
+        self.fixed_headers = b""
+        self._servers: list[asyncio.AbstractServer] = []
+        self._sweeper: asyncio.TimerHandle | None = None
+        self._refresh_fixed_headers()
+
+    def _refresh_fixed_headers(self) -> None:
+        # Date changes once per second: render it (and Server) once, not per response.
+        self.fixed_headers = (f"Server: {self.server_name}\r\n"
+                              f"Date: {formatdate(time.time(), usegmt=True)}\r\n").encode()
+
+    def _sweep(self) -> None:
+        self._refresh_fixed_headers()
+        for conn in list(self.connections):
+            if conn.busy:
+                continue
+            conn.idle += _SWEEP_S
+            limit = HEAD_TIMEOUT_S if conn.in_head else KEEPALIVE_S
+            if conn.idle >= limit and not conn.closing:
+                conn.closing = True
+                conn.transport.close()
+        self._sweeper = asyncio.get_running_loop().call_later(_SWEEP_S, self._sweep)
+
+    async def listen(self, host: str, port: int, ssl: Any = None) -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(lambda: _Connection(self), host, port, ssl=ssl,
+                                          reuse_address=True, backlog=1024)
+        self._servers.append(server)
+        if self._sweeper is None:
+            self._sweeper = loop.call_later(_SWEEP_S, self._sweep)
+
+    async def close(self) -> None:
+        self.accepting = False
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        for server in self._servers:
+            server.close()
+        for conn in list(self.connections):
+            conn.closing = True
+            if conn.task is not None:
+                conn.task.cancel()
+            conn.transport.close()
+        for server in self._servers:
+            try:
+                await asyncio.wait_for(server.wait_closed(), 2)
+            except asyncio.TimeoutError:
+                pass
+        self._servers.clear()
