@@ -861,4 +861,165 @@ int omn_ts_mux_write(omn_ts_mux *m, omn_buf *out, uint32_t track, const uint8_t 
 int omn_flv_write_body(omn_buf *out, int codec, int kind, int keyframe, int32_t cts_ms,
                        const uint8_t *data, size_t len);
 
+/* ==== Transcoder (transcode_*.c) ===================================== */
+/*
+ * A native transcoder over libavcodec/libswscale/libswresample, one concern
+ * per file: transcode_hw.c (accelerator probe and session load),
+ * transcode_decoder.c, transcode_scaler.c (video scale, audio resample),
+ * transcode_encoder.c, transcode_session.c (graph and threads),
+ * annexb.c (Annex B -> 4-byte length-prefixed NAL units).
+ *
+ * One omn_xcode per input stream: each input track is decoded once (one C
+ * thread per input track), each distinct output size is scaled once per
+ * frame, each output is encoded in its own C thread. Encoded packets queue
+ * inside the session; the session signals the caller's omn_notify and the
+ * event loop pops them with omn_xcode_pop. omn_xcode_push copies and never
+ * blocks (a full input queue drops up to the next keyframe and counts it).
+ * Timestamps are integers: video 90 kHz, audio the output sample rate.
+ * Keyframes: every video output forces a keyframe at the same source
+ * frames (the source's keyframes when KeyFrameInterval is 0, else the
+ * interval in frames or ms of source pts), so renditions line up.
+ */
+enum omn_xcode_status {
+    OMN_XCODE_OK = 0,
+    OMN_XCODE_ENOMEM = -1,
+    OMN_XCODE_EINVAL = -2,     /* bad argument, unknown track */
+    OMN_XCODE_ECODEC = -3,     /* no decoder/encoder for the codec in this build */
+    OMN_XCODE_EOPEN = -4,      /* the codec refused the settings */
+    OMN_XCODE_EHW = -5,        /* the requested accelerator/engine is not present */
+    OMN_XCODE_ESTATE = -6,     /* already started / not started */
+    OMN_XCODE_EFULL = -7       /* input queue full: packet dropped */
+};
+/* Codecs on top of enum omn_codec (1-4) that only the transcoder knows. */
+enum omn_xcode_codec { OMN_XCODE_VP8 = 5 };
+
+enum omn_hw_family { OMN_HW_NONE = 0, OMN_HW_NVIDIA = 1, OMN_HW_QSV = 2, OMN_HW_VAAPI = 3 };
+
+/* One accelerator and its engines, probed separately: NVDEC (decoder),
+ * NVENC (encoder) and CUDA scaling are independent (H100: NVDEC, no NVENC). */
+typedef struct omn_hw_device {
+    int32_t family;            /* enum omn_hw_family */
+    int32_t index;             /* device id within the family (NVML index for NVIDIA) */
+    char name[96];
+    int32_t has_decoder;       /* H.264 decode opens on the device */
+    int32_t has_encoder;       /* H.264 encode opens on the device */
+    int32_t has_scaler;
+    int32_t from_nvml;         /* NVML listed it */
+    uint64_t memory_total;     /* bytes, 0 when unknown */
+    int32_t sessions;          /* transcoder engines currently open on it */
+} omn_hw_device;
+
+/* Probes once (later calls return the cached result with live session
+ * counts): NVML through dlopen("libnvidia-ml.so.1") when present, then a
+ * CUDA hwdevice per device (av_hwdevice_ctx_create), then QSV and VAAPI.
+ * Fills at most cap devices, returns how many exist (0 = none). log (may be
+ * NULL) gets a NUL-terminated line per family saying what was found. */
+int omn_hw_probe(omn_hw_device *out, int32_t cap, char *log, size_t log_cap);
+
+typedef struct omn_xcode omn_xcode;
+
+/* notify is borrowed: it must outlive the session. NULL on ENOMEM. */
+omn_xcode *omn_xcode_new(omn_notify *notify);
+/* Stops and joins every thread, frees queued packets and the session. */
+void omn_xcode_free(omn_xcode *x);
+
+/* Declares an input track (before omn_xcode_start). codec: enum omn_codec;
+ * cfg: avcC/hvcC/ASC/OpusHead (copied); hw_family/hw_index: decode on that
+ * device (OMN_HW_NONE: software). err gets a message on failure. */
+int omn_xcode_add_input(omn_xcode *x, int32_t track_id, int32_t codec, const uint8_t *cfg,
+                        size_t cfg_len, uint32_t timescale, int32_t width, int32_t height,
+                        int32_t hw_family, int32_t hw_index, char *err, size_t err_cap);
+
+typedef struct omn_xcode_output_config {
+    int32_t input_track_id;
+    int32_t codec;             /* enum omn_codec / omn_xcode_codec */
+    int64_t bitrate;           /* bits per second */
+    int32_t width;             /* 0: from height keeping aspect, or the source's */
+    int32_t height;
+    int32_t fps_num;           /* 0: the source's rate */
+    int32_t fps_den;
+    int32_t skip_frames;       /* -1 none; N: keep one frame of N+1 (wins over fps) */
+    int32_t keyint_frames;     /* KeyFrameInterval in frames (0 with keyint_ms 0: the source's keyframes) */
+    int32_t keyint_ms;         /* KeyFrameInterval in ms of source time */
+    int32_t bframes;
+    int32_t threads;           /* 0 auto */
+    int32_t lookahead;         /* -1 the encoder's default */
+    char preset[24];           /* "" default */
+    char profile[24];          /* "" default */
+    int32_t samplerate;        /* audio; 0 source (Opus: 48000) */
+    int32_t channels;          /* audio; 0 source */
+    int32_t hw_family;         /* encode on this device (OMN_HW_NONE: software) */
+    int32_t hw_index;
+} omn_xcode_output_config;
+
+/* Opens the output's encoder at once (before omn_xcode_start) so its codec
+ * configuration is known; returns the output index (>= 0) or a negative
+ * status with a message in err. */
+int omn_xcode_add_output(omn_xcode *x, const omn_xcode_output_config *cfg, char *err, size_t err_cap);
+
+typedef struct omn_xcode_output_info {
+    int32_t codec;
+    uint32_t timescale;        /* 90000 video; sample rate audio */
+    int32_t width;
+    int32_t height;
+    int32_t samplerate;
+    int32_t channels;
+    int32_t fps_num;           /* output frame rate, 0 when it follows the source */
+    int32_t fps_den;
+    int64_t bitrate;
+} omn_xcode_output_info;
+/* Output description; its codec configuration (avcC/hvcC/ASC/OpusHead,
+ * empty for VP8) is appended to config. */
+int omn_xcode_describe_output(omn_xcode *x, int32_t output, omn_xcode_output_info *info, omn_buf *config);
+
+/* Starts the threads. */
+int omn_xcode_start(omn_xcode *x);
+
+/* Queues one input packet (copied): 4-byte length-prefixed NAL units or a
+ * raw audio frame, timestamps in the track's timescale. Never blocks. */
+int omn_xcode_push(omn_xcode *x, int32_t track_id, int64_t pts, int64_t dts, int32_t keyframe,
+                   const uint8_t *data, size_t len);
+
+/* One encoded packet. data is owned by the session and valid until the next
+ * omn_xcode_pop or omn_xcode_free; video is 4-byte length-prefixed. */
+typedef struct omn_xcode_packet {
+    int32_t output;
+    int64_t pts;
+    int64_t dts;
+    int32_t keyframe;
+    const uint8_t *data;
+    size_t len;
+} omn_xcode_packet;
+/* 1 when a packet was popped into *p, 0 when the queue is empty. */
+int omn_xcode_pop(omn_xcode *x, omn_xcode_packet *p);
+
+enum omn_xcode_state { OMN_XCODE_RUNNING = 0, OMN_XCODE_FAILED = 1 };
+typedef struct omn_xcode_output_stats {
+    int32_t state;             /* enum omn_xcode_state */
+    uint64_t frames_in;        /* frames handed to the encoder */
+    uint64_t packets_out;
+    uint64_t bytes_out;
+    uint64_t keyframes;
+    uint64_t encode_ns;        /* thread CPU time spent encoding (and scaling for it) */
+    char error[160];           /* last error, "" when none */
+} omn_xcode_output_stats;
+int omn_xcode_get_output_stats(omn_xcode *x, int32_t output, omn_xcode_output_stats *out);
+
+typedef struct omn_xcode_input_stats {
+    uint64_t packets_in;
+    uint64_t frames_decoded;
+    uint64_t decode_errors;
+    uint64_t decoder_restarts;
+    uint64_t dropped;          /* input queue overflow */
+    uint64_t decode_ns;        /* thread CPU time decoding and scaling */
+    int32_t width;             /* last decoded size */
+    int32_t height;
+} omn_xcode_input_stats;
+int omn_xcode_get_input_stats(omn_xcode *x, int32_t track_id, omn_xcode_input_stats *out);
+
+/* Annex B (start codes) -> 4-byte length-prefixed NAL units appended to out
+ * (annexb.c). Data before the first start code is ignored; empty NAL units
+ * are skipped. 0, OMN_CMAF_EINVAL (no NAL unit) or OMN_CMAF_ENOMEM. */
+int omn_annexb_to_lp(omn_buf *out, const uint8_t *data, size_t len);
+
 #endif /* OME_NATIVE_H */
