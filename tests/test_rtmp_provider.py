@@ -192,11 +192,14 @@ async def test_ffmpeg_h264_aac_with_bframes_api_outputs_and_timestamps(ome):
         assert (a["codec"], a["samplerate"], a["channel"]) == ("AAC", 48000, 2)
         assert a["bitrateAvg"] > 0
 
-        # outputs: bypass (video + aac; opus waits for the transcoder), audio-only; hd skipped
+        # outputs: bypass video + aac with opus transcoded, audio-only, hd transcoded (issue 5)
         outputs = {o["name"]: o for o in info["outputs"]}
-        assert set(outputs) == {"live", "live_audio"}
+        assert set(outputs) == {"live", "live_audio", "live_720p"}
         tracks = outputs["live"]["tracks"]
-        assert [(t["name"], t["type"]) for t in tracks] == [("src", "Video"), ("aac", "Audio")]
+        assert [(t["name"], t["type"]) for t in tracks] == [("src", "Video"), ("aac", "Audio"), ("opus", "Audio")]
+        assert tracks[2]["audio"]["bypass"] is False and tracks[2]["audio"]["codec"] == "OPUS"
+        hd = outputs["live_720p"]["tracks"][0]["video"]
+        assert (hd["bypass"], hd["width"], hd["height"]) == (False, 1280, 720)
         assert tracks[0]["video"]["bypass"] is True and tracks[0]["video"]["codec"] == "H264"
         assert outputs["live"]["playlists"] == [{
             "name": "main", "fileName": "main",
@@ -240,11 +243,13 @@ async def test_ffmpeg_h264_aac_with_bframes_api_outputs_and_timestamps(ome):
     recorded = {s.name + ("/o" if s.origin else ""): s for s in rec.streams.values()}
     bypass_out, audio_out = recorded["live/o"], recorded["live_audio/o"]
     assert not out
-    assert len(rec.of(bypass_out)) == len(packets)
-    assert all(a is b for a, b in zip(rec.of(bypass_out), packets))
+    bypassed = [p for p in rec.of(bypass_out) if p.track_id in (0, 1)]       # track 2: transcoded opus
+    assert len(bypassed) == len(packets)
+    assert all(a is b for a, b in zip(bypassed, packets))
+    assert len([p for p in rec.of(bypass_out) if p.track_id == 2]) > 50
     assert [p.data for p in rec.of(audio_out)] == [p.data for p in aud]
     assert all(a is b for a, b in zip(rec.of(audio_out), aud))
-    assert rec.ended.count("live") == 2 and rec.ended.count("live_audio") == 1
+    assert rec.ended.count("live") == 2 and rec.ended.count("live_audio") == 1 and rec.ended.count("live_720p") == 1
 
 
 async def test_duplicate_blocked_delete_disconnects_and_kill_removes(ome):
@@ -517,7 +522,8 @@ async def test_enhanced_rtmp_hevc(ome, tmp_path):
         info = (await ome.get(A + "/streams/hevc")).json["response"]
     v = info["input"]["tracks"][0]["video"]
     assert (v["codec"], v["width"], v["height"]) == ("H265", 320, 240)
-    assert [t["video"]["codec"] for o in info["outputs"] for t in o["tracks"] if "video" in t] == ["H265"]
+    # bypass keeps H.265; the hd profile transcodes it to H.264 (issue 5)
+    assert [t["video"]["codec"] for o in info["outputs"] for t in o["tracks"] if "video" in t] == ["H265", "H264"]
     packets = ome.recorder.of(stream)
     assert [p.dts for p in packets] == [i * 33 * 90 for i in range(30)]
     assert [p.keyframe for p in packets] == [i % 10 == 0 for i in range(30)]

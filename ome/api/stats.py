@@ -35,9 +35,24 @@ def metrics_json(created_time: float, source: Any = None) -> dict[str, Any]:
     return body
 
 
+def transcoder_json(server: Any) -> dict[str, Any]:
+    """ome extension: accelerators (devices, engines, sessions on each) and every transcoding session."""
+    from ome.transcoder.hwaccel import probe_json
+    sessions: dict[str, Any] = {}
+    registry = getattr(server, "registry", None)
+    for vhost in (registry.vhosts.values() if registry is not None else ()):
+        for app in vhost.apps.values():
+            for stream in app.streams.values():
+                if stream.transcoder is not None:
+                    sessions[f"{vhost.name}/{app.name}/{stream.name}"] = stream.transcoder.stats_json()
+    return {"hwaccels": probe_json(), "sessions": sessions}
+
+
 async def server_stats(ctx: Ctx) -> Reply:
     created = getattr(ctx.server, "started_at", None) or ctx.api.started_at
-    return ok(metrics_json(created, ctx.server))
+    body = metrics_json(created, ctx.server)
+    body["transcoder"] = transcoder_json(ctx.server)
+    return ok(body)
 
 
 async def vhost_stats(ctx: Ctx) -> Reply:
@@ -52,7 +67,11 @@ async def app_stats(ctx: Ctx) -> Reply:
 
 async def stream_stats(ctx: Ctx) -> Reply:
     assert ctx.stream is not None
-    return ok(metrics_json(ctx.stream.created_time, ctx.stream))
+    body = metrics_json(ctx.stream.created_time, ctx.stream)
+    input_stream = ctx.stream.origin or ctx.stream
+    if input_stream.transcoder is not None:
+        body["transcoder"] = input_stream.transcoder.stats_json()      # ome extension
+    return ok(body)
 
 
 async def internals(ctx: Ctx) -> Reply:

@@ -7,9 +7,21 @@ from .errors import Invalid
 from .spec import L, ConfigModel, Ctx, X, between, to_bitrate, warn
 
 
+_FALLBACKS = ("fail", "software")
+
+
+def _check_fallback(value: str) -> None:
+    if value.lower() not in _FALLBACKS:
+        raise Invalid(f"Invalid Fallback: {value} (fail, software)")
+
+
 class HwAccel(ConfigModel):
     enable: Annotated[bool, X("Enable")] = False
     modules: Annotated[str, X("Modules")] = ""   # e.g. "nv:0,qsv" (§10.3)
+    # ome extension: what happens when no listed hardware module can take a track. "fail" (OME's rule:
+    # software only when `default` is listed) fails that track with an error; "software" falls back to
+    # the CPU with a warning. Never silent.
+    fallback: Annotated[str, X("Fallback", check=_check_fallback)] = "fail"
 
 
 class HwAccels(ConfigModel):

@@ -60,6 +60,53 @@ def _expand(template: str, origin: str) -> str:
     return template.replace("${OriginStreamName}", origin)
 
 
+def _in_range(value: float, low: float, high: float) -> bool:
+    """Template Min/Max filters: -1 (unset) holds."""
+    return (low < 0 or value >= low) and (high < 0 or value <= high)
+
+
+def _kind_ok(encoding_type: str, track: Any) -> bool:
+    kind = (encoding_type or "all").lower()
+    return kind == "all" or (kind == "bypassed") == bool(track.bypass)
+
+
+def _bitrate(track: Any) -> int:
+    return int(track.stats.get("bitrate_conf") or 0) if track.stats else 0
+
+
+def template_renditions(tpl: Any, videos: list, audios: list) -> list[tuple[list, list]]:
+    """`<RenditionTemplate>`: one rendition per video track that passes VideoTemplate's filters
+    (VariantName, EncodingType, Min/Max Width/Height/Framerate/Bitrate), each with the audio
+    tracks that pass AudioTemplate's; audio-only renditions when there is no VideoTemplate."""
+    def video_ok(st: Any) -> bool:
+        vt, t = tpl.video_template, st.track
+        if vt is None:
+            return True
+        fps = float(t.stats.get("framerate_conf") or 0) if t.stats else 0.0
+        return ((not vt.variant_name or vt.variant_name == t.name) and _kind_ok(vt.encoding_type, t)
+                and _in_range(st.width, vt.min_width, vt.max_width)
+                and _in_range(st.height, vt.min_height, vt.max_height)
+                and (not fps or _in_range(fps, vt.min_framerate, vt.max_framerate))
+                and (not _bitrate(t) or _in_range(_bitrate(t), vt.min_bitrate, vt.max_bitrate)))
+
+    def audio_ok(st: Any) -> bool:
+        at, t = tpl.audio_template, st.track
+        if at is None:
+            return True
+        return ((not at.variant_name or at.variant_name == t.name) and _kind_ok(at.encoding_type, t)
+                and _in_range(st.sample_rate, at.min_samplerate, at.max_samplerate)
+                and _in_range(st.channels, at.min_channel, at.max_channel)
+                and (not _bitrate(t) or _in_range(_bitrate(t), at.min_bitrate, at.max_bitrate)))
+
+    matching_audio = [a for a in audios if audio_ok(a)] if tpl.audio_template is not None or not tpl.video_template \
+        else audios[:1]
+    if tpl.video_template is None and tpl.audio_template is not None:
+        return [([], [a]) for a in matching_audio]
+    chosen = [v for v in videos if video_ok(v)]
+    chosen.sort(key=lambda st: (-st.height, -st.width))
+    return [([v], matching_audio[:1]) for v in chosen]
+
+
 class LlhlsPublisherModule:
     """StreamModule + listener (start/stop)."""
 
@@ -119,9 +166,8 @@ class LlhlsPublisherModule:
                                     s.name, r.name)
                         continue
                     out.append((v[:1], a))
-                for _tpl in playlist.rendition_templates:
-                    for v in videos:
-                        out.append(([v], audios[:1]))
+                for tpl in playlist.rendition_templates:
+                    out += template_renditions(tpl, videos, audios)
                 return out, depth
         return None
 

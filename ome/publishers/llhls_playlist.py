@@ -150,6 +150,12 @@ def _prefix(s: "LlhlsStream", depth: int) -> str:
     return f"/{s.app}/{s.name}/"
 
 
+def _configured_bitrate(st: "TrackState") -> int:
+    """A transcoded track's encode bitrate (its target); 0 for bypass tracks (measured instead)."""
+    t = st.track
+    return 0 if t.bypass or not t.stats else int(t.stats.get("bitrate_conf") or 0)
+
+
 def master_playlist(s: "LlhlsStream", renditions: list[tuple[list, list]], depth: int = -1) -> str:
     """renditions: (video tracks, audio tracks) per EXT-X-STREAM-INF (one video or none each)."""
     prefix = _prefix(s, depth)
@@ -176,12 +182,17 @@ def master_playlist(s: "LlhlsStream", renditions: list[tuple[list, list]], depth
                     media.append(f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="{group}",NAME="{name}",'
                                  f'DEFAULT={"YES" if i == 0 else "NO"},AUTOSELECT=YES,FORCED=NO,'
                                  f'CHANNELS="{a.channels or 2}",URI="{prefix}{chunklist_name(a, s.key)}"')
-        bw = (video.bitrate() if video else 0) + (audios[0].bitrate() if audios else 0)
-        attrs = [f"BANDWIDTH={bw or 1000000}"]
+        parts = [t for t in (video, audios[0] if audios else None) if t is not None]
+        average = sum(_configured_bitrate(t) or t.bitrate() for t in parts)
+        peak = max(sum(t.bitrate() for t in parts), average * 11 // 10)   # 1 s VBV: ~10 % over the target
+        attrs = [f"BANDWIDTH={peak or 1000000}"]
+        if average:
+            attrs.append(f"AVERAGE-BANDWIDTH={average}")
         if video is not None:
             if video.width and video.height:
                 attrs.append(f"RESOLUTION={video.width}x{video.height}")
-            attrs.append(f"FRAME-RATE={s.frame_rate():.3f}")
+            fps = float(video.track.stats.get("framerate_conf") or 0) if video.track.stats else 0.0
+            attrs.append(f"FRAME-RATE={fps or s.frame_rate():.3f}")
         codecs = ([video.codecs] if video else []) + ([audios[0].codecs] if audios else [])
         attrs.append(f'CODECS="{",".join(codecs)}"')
         if group:

@@ -82,6 +82,8 @@ class Stream:
     stop_callback: Any = None
     # Output streams: the profile's playlists as stream info shows them (reference §4.4).
     playlists: list[dict[str, Any]] | None = None
+    # Input streams with transcoded outputs: their ome.transcoder.session.TranscodeSession.
+    transcoder: Any = None
 
     async def stop(self) -> None:
         if self.stop_callback is not None:

@@ -1,4 +1,4 @@
-"""Output profiles -> output streams, for the encodes that need no transcoding.
+"""Output profiles -> output streams: bypass tracks, and transcoded tracks from the native transcoder.
 
 When an input stream has its tracks, every OutputProfile of its app becomes an output
 stream named by `OutputStreamName` (`${OriginStreamName}` = the input's name). Each
@@ -6,8 +6,9 @@ Video/Audio encode that is `Bypass`, or whose `BypassIfMatch` conditions hold fo
 input track, becomes a bypass output track: same codec, config and timescale, the same
 stats dict, and the input's Packet objects forwarded as they are (a new Packet sharing the
 payload bytes only when the output track id differs). Encodes that need real transcoding
-are logged once as waiting for the transcoder and skipped; the native transcoder will
-replace this module. Outputs are published with `registry.add_stream` after their input,
+get an encoder in the input's TranscodeSession (session.py: native decode/scale/encode);
+an encode that cannot get one (no encoder, hardware demanded and absent with the fail
+policy) fails alone with an error log and an entry in the session's stats. Outputs are published with `registry.add_stream` after their input,
 and go with it (`registry.remove_stream(input)` removes them first).
 """
 from __future__ import annotations
@@ -159,9 +160,10 @@ def create_outputs(registry: "Registry", stream: "Stream") -> list["Stream"]:
             if source is None:
                 continue                  # the input has no track of that kind
             if not decide(encode, source):
-                _log_once((app.key, id(app.config), profile.name, encode.name),
-                          "[%s] output profile %s: encode %s (%s) needs transcoding: waiting for the "
-                          "transcoder; skipped", where, profile.name, encode.name, encode.codec or "?")
+                track = _transcoded_track(stream, profile, encode, source, tracks, where)
+                if track is not None:
+                    tracks.append(track)
+                    routes.append((-1 - track.stats["xcode_output"], track.id))
                 continue
             tid = len(tracks)
             # keep the input's track id when free, so the same Packet objects flow through
@@ -188,7 +190,10 @@ def create_outputs(registry: "Registry", stream: "Stream") -> list["Stream"]:
         output.playlists = [playlist_json(p) for p in profile.playlists]
         output.set_tracks(tracks)
         for in_id, out_id in routes:
-            sink.routes.setdefault(in_id, []).append((output, out_id))
+            if in_id < 0:                 # transcoded: encoder output index -1 - in_id
+                stream.transcoder.route(-1 - in_id, output, out_id)
+            else:
+                sink.routes.setdefault(in_id, []).append((output, out_id))
         outputs.append(output)
     for output in outputs:
         registry.add_stream(output)
@@ -196,4 +201,46 @@ def create_outputs(registry: "Registry", stream: "Stream") -> list["Stream"]:
                  len(output.tracks))
     if outputs:
         stream.add_sink(sink)
+    session = getattr(stream, "transcoder", None)
+    if session is not None:
+        if any(session.routes):
+            stream.add_sink(session)
+            session.start()
+        else:
+            session.close()
     return outputs
+
+
+def _transcoded_track(stream: "Stream", profile: Any, encode: Any, source: Track, tracks: list[Track],
+                      where: str) -> Track | None:
+    """An output track fed by the native transcoder, or None (error logged and kept for stats)."""
+    from ome.providers.stats import new_stats
+
+    from .session import TranscodeError, TranscodeSession
+    session = getattr(stream, "transcoder", None)
+    if session is None:
+        session = stream.transcoder = TranscodeSession(stream)
+    hw = stream.app.config.output_profiles.hwaccels if stream.app.config.output_profiles else None
+    try:
+        session.add_input(source, hw.decoder if hw else None)
+        index, desc = session.add_output(source, encode, source.kind, hw.encoder if hw else None)
+    except TranscodeError as e:
+        log.error("[%s] output profile %s: track %s (%s) failed: %s; the other tracks go on",
+                  where, profile.name, encode.name, encode.codec or "?", e)
+        session.errors.append({"profile": profile.name, "track": encode.name, "codec": encode.codec,
+                               "error": str(e)})
+        return None
+    tid = 0
+    while tid in [t.id for t in tracks]:
+        tid += 1
+    stats = session.output_stats(index)
+    stats["bitrate_conf"] = desc["bitrate"]
+    if desc["fps_num"]:
+        stats["framerate_conf"] = round(desc["fps_num"] / desc["fps_den"], 3)
+    stats["xcode_output"] = index
+    log.info("[%s] output profile %s: track %s = %s %s on %s", where, profile.name, encode.name, desc["codec"],
+             f"{desc['width']}x{desc['height']}" if source.kind is MediaKind.VIDEO
+             else f"{desc['samplerate']} Hz {desc['channels']} ch", desc["hw"])
+    return Track(id=tid, kind=source.kind, codec=desc["codec"], timescale=desc["timescale"], config=desc["config"],
+                 name=encode.name, width=desc["width"], height=desc["height"], samplerate=desc["samplerate"],
+                 channels=desc["channels"], bypass=False, stats=stats)

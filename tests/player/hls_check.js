@@ -14,6 +14,8 @@
 //
 // Usage: node tests/player/hls_check.js URL [SECONDS=20] [--until-ended]
 //   --until-ended  also stop early once the video fires `ended` (after EXT-X-ENDLIST).
+//   --switch       ABR: once playing, force the highest level, then the lowest, then hand
+//                  back to auto; LEVEL_SWITCHED events land in result.levelSwitches.
 //   env CHROMIUM   the browser binary (default /usr/bin/chromium)
 // Exit code: 0 when there was no fatal hls.js error and the playhead advanced, else 1.
 'use strict';
@@ -25,6 +27,7 @@ const { chromium } = require('playwright-core');
 
 const args = process.argv.slice(2);
 const untilEnded = args.includes('--until-ended');
+const switchLevels = args.includes('--switch');
 const positional = args.filter(a => !a.startsWith('--'));
 const src = positional[0];
 const seconds = Number(positional[1] || 20);
@@ -43,11 +46,13 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>ome hls check</title>
 (() => {
   const q = new URLSearchParams(location.search);
   const src = q.get('src'), ms = Number(q.get('ms')), untilEnded = q.get('untilEnded') === '1';
+  const switchLevels = q.get('switch') === '1';
   const emit = (type, o) => console.log('@@' + JSON.stringify(Object.assign({ type }, o)));
   const v = document.getElementById('v');
   const out = { src, hlsVersion: Hls.version, hlsSupported: Hls.isSupported(), errors: [], ll: null,
                 levels: null, samples: [], metadataSamples: [], cues: [], fragsLoaded: 0, partsLoaded: 0,
-                waiting: 0, ended: false, endlist: false, playingAt: null, firstTime: null };
+                waiting: 0, ended: false, endlist: false, playingAt: null, firstTime: null,
+                levelSwitches: [], fragLevels: [] };
   const t0 = performance.now();
   // hls.js decodes the ID3 frames of each emsg and adds them as cues to a metadata TextTrack.
   // Chromium keeps that track's cue list empty (mode hidden/disabled), so observe addCue itself.
@@ -82,7 +87,14 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>ome hls check</title>
                canSkipUntil: x.canSkipUntil, preloadHint: !!x.preloadHint,
                renditionReports: (x.renditionReports || []).length };
   });
-  hls.on(Hls.Events.FRAG_LOADED, (e, d) => { if (d.part) out.partsLoaded++; else out.fragsLoaded++; });
+  hls.on(Hls.Events.FRAG_LOADED, (e, d) => {
+    if (d.part) out.partsLoaded++; else out.fragsLoaded++;
+    const lv = d.frag ? d.frag.level : -1;
+    if (d.frag && d.frag.type === 'main' && out.fragLevels[out.fragLevels.length - 1] !== lv) out.fragLevels.push(lv);
+  });
+  hls.on(Hls.Events.LEVEL_SWITCHED, (e, d) => {
+    out.levelSwitches.push({ level: d.level, t: (performance.now() - t0) / 1000, videoHeight: v.videoHeight });
+  });
   hls.on(Hls.Events.FRAG_PARSING_METADATA, (e, d) => {
     for (const s of d.samples) if (out.metadataSamples.length < 200) {
       const bytes = s.data || new Uint8Array(0);
@@ -95,6 +107,13 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>ome hls check</title>
       out.playingAt = (performance.now() - t0) / 1000;
       out.firstTime = v.currentTime;
       emit('playing', { at: out.playingAt, currentTime: v.currentTime });
+      if (switchLevels && hls.levels.length > 1) {
+        const top = hls.levels.length - 1;
+        // highest first, then lowest, then auto: each switch is a real fetch of another rendition
+        hls.currentLevel = top;
+        setTimeout(() => { hls.currentLevel = 0; }, Math.min(6000, ms / 4));
+        setTimeout(() => { hls.currentLevel = -1; }, Math.min(12000, ms / 2));
+      }
     }
   });
   v.addEventListener('waiting', () => { if (out.playingAt !== null) out.waiting++; });
@@ -174,7 +193,8 @@ const print = o => process.stdout.write(JSON.stringify(o) + '\n');
       });
     });
     page.on('pageerror', e => print({ type: 'pageerror', error: e.message }));
-    const qs = new URLSearchParams({ src, ms: String(seconds * 1000), untilEnded: untilEnded ? '1' : '0' });
+    const qs = new URLSearchParams({ src, ms: String(seconds * 1000), untilEnded: untilEnded ? '1' : '0',
+                                    switch: switchLevels ? '1' : '0' });
     const pageUrl = `http://127.0.0.1:${server.address().port}/index.html?${qs}`;
     await page.goto(pageUrl);
     print({ type: 'page', url: pageUrl, chromium: await page.evaluate(() => navigator.userAgent) });
