@@ -866,8 +866,9 @@ int omn_flv_write_body(omn_buf *out, int codec, int kind, int keyframe, int32_t 
  * A native transcoder over libavcodec/libswscale/libswresample, one concern
  * per file: transcode_hw.c (accelerator probe and session load),
  * transcode_decoder.c, transcode_scaler.c (video scale, audio resample),
- * transcode_encoder.c, transcode_session.c (graph and threads),
- * annexb.c (Annex B -> 4-byte length-prefixed NAL units).
+ * transcode_encoder.c, transcode_session.c (graph and threads). Encoder
+ * output (Annex B) becomes length-prefixed through the cmaf section's
+ * omn_nal_to_len4; avcC/hvcC come from omn_avcc/hvcc_from_annexb.
  *
  * One omn_xcode per input stream: each input track is decoded once (one C
  * thread per input track), each distinct output size is scaled once per
@@ -1016,10 +1017,5 @@ typedef struct omn_xcode_input_stats {
     int32_t height;
 } omn_xcode_input_stats;
 int omn_xcode_get_input_stats(omn_xcode *x, int32_t track_id, omn_xcode_input_stats *out);
-
-/* Annex B (start codes) -> 4-byte length-prefixed NAL units appended to out
- * (annexb.c). Data before the first start code is ignored; empty NAL units
- * are skipped. 0, OMN_CMAF_EINVAL (no NAL unit) or OMN_CMAF_ENOMEM. */
-int omn_annexb_to_lp(omn_buf *out, const uint8_t *data, size_t len);
 
 #endif /* OME_NATIVE_H */

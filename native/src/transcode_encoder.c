@@ -1,10 +1,11 @@
 /* transcode_encoder.c - one libavcodec encoder per output encode, with the
  * OutputProfile settings mapped onto it, and its packets turned into the
- * stream model's form (Annex B -> 4-byte length-prefixed, codec config from
+ * stream model's form (Annex B -> 4-byte length-prefixed by omn_nal_to_len4, codec config from
  * the encoder's global header: avcC / hvcC via the cmaf section's builders,
  * ASC / OpusHead as they are). The encoder never inserts keyframes of its
  * own (scene cuts off, GOP unbounded): the session forces them, the same
  * source frames for every rendition. */
+#include "cmaf_internal.h"
 #include "transcode.h"
 
 #include <stdio.h>
@@ -176,7 +177,7 @@ int omn_encoder_receive(omn_encoder *e, AVPacket *pkt, omn_buf *payload)
     if (rc < 0) return rc;
     payload->len = 0;
     if (e->cfg.codec == OMN_CODEC_H264 || e->cfg.codec == OMN_CODEC_H265)
-        rc = omn_annexb_to_lp(payload, pkt->data, pkt->size);
+        rc = omn_nal_to_len4(payload, pkt->data, pkt->size, OMN_INPUT_ANNEXB, 0);
     else
         rc = omn_buf_append(payload, pkt->data, pkt->size);
     if (rc != 0) {

@@ -5,8 +5,9 @@
  * accelerator request failing cleanly without the device, a mid-stream
  * resolution change, corrupt packets and a decoder restart. With
  * SOAK_SECONDS=N in the environment it loops whole sessions for N seconds
- * (run under ASan: no leak, no crash). Also: omn_annexb_to_lp. */
+ * (run under ASan: no leak, no crash). */
 #include "ome_native.h"
+#include "../src/cmaf_internal.h"
 
 #include <assert.h>
 #include <poll.h>
@@ -30,7 +31,7 @@ static void gen_add(gen *g, const AVPacket *pkt, int video)
     q->pts = pkt->pts;
     q->dts = pkt->dts;
     q->key = (pkt->flags & AV_PKT_FLAG_KEY) != 0;
-    if (video) assert(omn_annexb_to_lp(&q->data, pkt->data, pkt->size) == 0);
+    if (video) assert(omn_nal_to_len4(&q->data, pkt->data, pkt->size, OMN_INPUT_ANNEXB, 0) == 0);
     else assert(omn_buf_append(&q->data, pkt->data, pkt->size) == 0);
 }
 
@@ -316,22 +317,8 @@ static void one_session(const gen *v, const gen *v2, const gen *a, int verbose)
     omn_notify_free(n);
 }
 
-static void test_annexb(void)
-{
-    const uint8_t in[] = {0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 0, 1, 0x65, 4, 5, 6, 0};
-    omn_buf out = {0};
-    assert(omn_annexb_to_lp(&out, in, sizeof in) == 0);
-    const uint8_t want[] = {0, 0, 0, 3, 0x67, 1, 2, 0, 0, 0, 2, 0x68, 3, 0, 0, 0, 4, 0x65, 4, 5, 6};
-    assert(out.len == sizeof want && memcmp(out.data, want, sizeof want) == 0);
-    size_t len = out.len;
-    assert(omn_annexb_to_lp(&out, (const uint8_t *)"\x01\x02\x03", 3) == OMN_CMAF_EINVAL && out.len == len);
-    assert(omn_annexb_to_lp(&out, (const uint8_t *)"\0\0\1", 3) == OMN_CMAF_EINVAL && out.len == len);
-    omn_buf_free(&out);
-}
-
 int main(void)
 {
-    test_annexb();
     av_log_set_level(AV_LOG_QUIET);
     gen v = {0}, v2 = {0}, a = {0};
     gen_video(&v, 320, 240, 90, 0, 1);
