@@ -613,3 +613,18 @@ async def test_many_parked_requests_are_bounded(live_factory, http):
     live.paused.clear()
     statuses = sorted(r[0] for r in await asyncio.gather(*tasks))
     assert statuses.count(503) >= 10 and statuses.count(200) >= 40
+
+
+async def test_host_header_selects_the_virtual_host(live_factory, http):
+    """Two vhosts with the same app name: the Host header (port ignored) picks the vhost, as
+    OME's <Host><Names> do; the stream lives only in the `*` vhost."""
+    other = """<VirtualHost><Name>tv</Name><Host><Names><Name>tv.example.com</Name></Names></Host>
+      <Applications><Application><Name>app</Name><Type>live</Type>
+        <Publishers><LLHLS><ChunkDuration>0.2</ChunkDuration></LLHLS></Publishers>
+      </Application></Applications></VirtualHost>"""
+    live = await live_factory(xml_edit=lambda t: t.replace("<VirtualHosts>", "<VirtualHosts>" + other))
+    url = f"{live.base}/llhls.m3u8"
+    assert (await get(http, url))[0] == 200                                     # 127.0.0.1 -> `*` vhost
+    assert (await get(http, url, headers={"Host": "any.name:1234"}))[0] == 200
+    for host in ("tv.example.com", "TV.example.com:8080"):
+        assert (await get(http, url, headers={"Host": host}))[0] == 404, host   # -> tv vhost: no stream

@@ -10,28 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ome.errors import StartupError
 from ome.providers.rtmp_session import RtmpSession
 from ome.net import listen_hosts
+from ome.runtime.hosts import host_matches
 
 if TYPE_CHECKING:
     from ome.runtime.registry import Application, VirtualHost
 
 log = logging.getLogger("ome.providers.rtmp")
-
-
-def host_matches(pattern: str, host: str) -> bool:
-    """A `<Host><Names>` entry against a host name: exact (any case), `*` anything, `*.domain` any
-    subdomain (OME turns `*` into `.*`)."""
-    pattern = pattern.strip().lower()
-    if pattern == "*":
-        return True
-    regex = "^" + ".*".join(re.escape(part) for part in pattern.split("*")) + "$"
-    return re.match(regex, host.lower()) is not None
 
 
 class RtmpProvider:

@@ -123,7 +123,10 @@ class LlhlsPublisherModule:
 
     # -- lookups for HTTP -----------------------------------------------------------------
     def _vhosts(self, host: str | None):
-        return self.server.registry.vhosts.values()
+        """The vhost the request's Host header names: the first whose `<Host><Names>` match, as OME
+        (no Host header: every vhost is searched in order)."""
+        found = self.server.registry.vhosts_for_host(host)
+        return found[:1] if host else found
 
     def app_config(self, app_name: str, host: str | None = None):
         for vh in self._vhosts(host):
@@ -252,7 +255,7 @@ class LlhlsPublisherModule:
         -> the first certificate found (vhosts in Server.xml order, then `<Managers><Host><TLS>`).
         Loaded once at start."""
         from ome.api.server import _load_chain
-        from ome.providers.rtmp import host_matches
+        from ome.runtime.hosts import host_matches
         candidates = self._tls_candidates()
         if not candidates:
             raise StartupError("LLHLS Publisher TLSPort needs a certificate in <VirtualHost><Host><TLS> "

@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ome.runtime.hosts import host_matches, strip_port
+
 if TYPE_CHECKING:  # only needed for annotations
     from ome.config import ApplicationConfig, VirtualHostConfig
     from ome.media import Packet, StreamSink, Track
@@ -141,6 +143,7 @@ class VirtualHost:
 class Registry:
     def __init__(self) -> None:
         self.vhosts: dict[str, VirtualHost] = {}  # Server.xml order, then creation order
+        self._by_host: dict[str, list[VirtualHost]] = {}   # vhosts_for_host cache (reset on vhost changes)
         self._modules: list[AppModule] = []
         self._stream_modules: list[StreamModule] = []
 
@@ -191,6 +194,21 @@ class Registry:
             raise AppNotFound(f"{vhost}/{name}") from None
 
     # -- virtual hosts -----------------------------------------------------
+    def vhosts_for_host(self, host: str | None) -> list[VirtualHost]:
+        """The vhosts whose `<Host><Names>` match a client's host name (a `:port` suffix is
+        ignored), in Server.xml then creation order; every vhost when the client named none."""
+        if not host:
+            return list(self.vhosts.values())
+        found = self._by_host.get(host)
+        if found is None:
+            name = strip_port(host)
+            found = [vh for vh in self.vhosts.values()
+                     if any(host_matches(n, name) for n in (vh.config.host.names if vh.config.host else []))]
+            if len(self._by_host) > 1024:        # clients choose Host headers: keep the cache bounded
+                self._by_host.clear()
+            self._by_host[host] = found
+        return found
+
     def add_vhost(self, name: str, config: "VirtualHostConfig", *, read_only: bool,
                   template: "ApplicationConfig | None" = None) -> VirtualHost:
         """Add an empty vhost; its apps are created with create_app()."""
@@ -198,6 +216,7 @@ class Registry:
             raise VHostExists(name)
         vh = VirtualHost(name=name, config=config, read_only=read_only, template=template)
         self.vhosts[name] = vh
+        self._by_host.clear()
         return vh
 
     async def delete_vhost(self, name: str) -> VirtualHost:
@@ -205,6 +224,7 @@ class Registry:
         for app in list(vh.apps.values()):
             await self.delete_app(app)
         del self.vhosts[name]
+        self._by_host.clear()
         return vh
 
     # -- applications ------------------------------------------------------
