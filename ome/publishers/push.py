@@ -8,8 +8,8 @@ queue (never waits): while disconnected the queue keeps the current GOP only (a 
 connection starts at once on a key frame); when it would exceed QUEUE_MS of media or
 QUEUE_BYTES, it is cleared and frames are dropped (counted) up to the next key frame. A peer
 that stops reading blocks only its own worker; after SendTimeout its push goes `error` and
-reconnects. Transports: push_rtmp.py (FLV over RTMP/RTMPS), push_ts.py (MPEG-TS over UDP/TCP;
-SRT caller when the native SRT layer is available).
+reconnects. Transports: push_rtmp.py (FLV over RTMP/RTMPS), push_ts.py (MPEG-TS over UDP/TCP,
+and over SRT as a caller on the native SRT layer).
 """
 from __future__ import annotations
 

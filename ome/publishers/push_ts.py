@@ -17,9 +17,9 @@ WRITE_HIGH_WATER = 256 * 1024
 
 
 def srt_available() -> bool:
-    """SRT push needs the native SRT caller (another issue's layer); absent -> refused."""
+    """SRT push needs the native SRT layer (native/src/srt_io.c); absent -> refused."""
     from ome._native import lib
-    return hasattr(lib, "omn_srt_caller_new")
+    return hasattr(lib, "omn_srt_connect")
 
 
 def ts_connection(task: "PushTask", tracks: list[Any], connect_timeout: float, send_timeout: float) -> Any:
@@ -28,6 +28,8 @@ def ts_connection(task: "PushTask", tracks: list[Any], connect_timeout: float, s
         return UdpTsPush(task, tracks)
     if scheme == "tcp":
         return TcpTsPush(task, tracks, connect_timeout, send_timeout)
+    if scheme == "srt":
+        return SrtTsPush(task, tracks, connect_timeout, send_timeout)
     raise ConnectionError(f"no transport for {scheme}://")
 
 
@@ -36,10 +38,10 @@ class _TsPump:
 
     task: "PushTask"
     tracks: list[Any]
+    error: str | None = None
 
     def _init_mux(self) -> None:
         self.mux = TsMuxer(self.tracks)
-        self.pending = bytearray()
 
     async def send(self, data: bytes) -> None:
         raise NotImplementedError
@@ -48,6 +50,8 @@ class _TsPump:
         task, q = self.task, self.task.queue
         base: list[int] | None = None
         while task.sink is sink and not task.stopping:
+            if self.error:
+                raise ConnectionError(self.error)
             item = q.pop()
             if item is None:
                 await q.ready.wait()
@@ -81,12 +85,11 @@ class UdpTsPush(_TsPump):
             asyncio.DatagramProtocol, remote_addr=(u.hostname, u.port), family=family)
 
     async def send(self, data: bytes) -> None:
-        self.pending += data
-        n = len(self.pending) - len(self.pending) % DATAGRAM
+        """One access unit's TS packets (whole 188-byte packets) in datagrams of up to 7; the
+        last one may be shorter, so nothing waits for the next frame."""
         assert self.transport is not None
-        for off in range(0, n, DATAGRAM):
-            self.transport.sendto(bytes(self.pending[off:off + DATAGRAM]))
-        del self.pending[:n]
+        for off in range(0, len(data), DATAGRAM):
+            self.transport.sendto(data[off:off + DATAGRAM])
         if self.transport.get_write_buffer_size() > WRITE_HIGH_WATER:
             raise ConnectionError("UDP send buffer full")
 
@@ -121,3 +124,81 @@ class TcpTsPush(_TsPump):
         if self.writer is not None:
             self.writer.transport.abort()
             self.writer = None
+
+
+def _srt_options(query: str, connect_timeout: float) -> Any:
+    """srt:// query options (libsrt / srt-live-transmit names; latency in ms)."""
+    from ome.providers.srt_io import SrtOptions
+    q = {k: v[-1] for k, v in urllib.parse.parse_qs(query).items()}
+    opts = SrtOptions(conn_timeout_ms=int(connect_timeout * 1000), send_queue_bytes=1 << 20)
+    for name, attr in (("latency", "latency_ms"), ("pbkeylen", "pbkeylen"), ("payload_size", "payload_size"),
+                       ("peeridletimeo", "peer_idle_ms")):
+        if q.get(name, "").isdigit():
+            setattr(opts, attr, int(q[name]))
+    opts.passphrase = q.get("passphrase", "")
+    opts.streamid = q.get("streamid", "")
+    return opts
+
+
+class SrtTsPush(_TsPump):
+    """MPEG-TS over SRT, caller mode, on the process's native SRT context (ome/providers/srt_io.py)."""
+
+    def __init__(self, task: "PushTask", tracks: list[Any], connect_timeout: float, send_timeout: float) -> None:
+        self.task, self.tracks = task, tracks
+        self.connect_timeout, self.send_timeout = connect_timeout, send_timeout
+        self.sock = 0
+        self.connected: asyncio.Future[None] | None = None
+        self.full_since: float | None = None
+        self._init_mux()
+
+    async def connect(self) -> None:
+        from ome.providers.srt_io import get_srt_io
+        u = urllib.parse.urlsplit(self.task.request.url)
+        if not u.hostname or not u.port:
+            raise ConnectionError("srt:// needs a host and a port")
+        loop = asyncio.get_running_loop()
+        infos = await loop.getaddrinfo(u.hostname, u.port, type=socket.SOCK_DGRAM)
+        host = infos[0][4][0]
+        self.io = get_srt_io(self.task.module.server)
+        self.connected = loop.create_future()
+        self.sock = self.io.connect(host, u.port, _srt_options(u.query, self.connect_timeout), self)
+        await asyncio.wait_for(asyncio.shield(self.connected), self.connect_timeout + 1)
+
+    # SrtIo handler
+    def srt_connected(self, sock: int) -> None:
+        if self.connected is not None and not self.connected.done():
+            self.connected.set_result(None)
+
+    def srt_closed(self, sock: int, reject: int, reason: str) -> None:
+        self.sock = 0
+        self.error = f"SRT connection closed: {reason or reject}"
+        if self.connected is not None and not self.connected.done():
+            self.connected.set_exception(ConnectionError(self.error))
+        self.task.queue.ready.set()
+
+    def srt_data(self, sock: int) -> None:
+        """A receiver has nothing to say to a pusher: whatever arrives is dropped."""
+        from ome._native import ffi, lib
+        buf = ffi.new("omn_buf *")
+        self.io.take_into(sock, buf)
+        lib.omn_buf_free(buf)
+
+    async def send(self, data: bytes) -> None:
+        from ome._native import lib
+        if not self.sock:
+            raise ConnectionError(self.error or "SRT connection closed")
+        rc = self.io.send(self.sock, data)           # whole TS packets: messages stay aligned
+        if rc == lib.OMN_SRT_E_FULL:       # the peer is not taking data: drop, and give up after a while
+            now = asyncio.get_running_loop().time()
+            self.full_since = self.full_since or now
+            if now - self.full_since > self.send_timeout:
+                raise ConnectionError(f"the peer took no data for {self.send_timeout:g} s")
+        elif rc != 0:
+            raise ConnectionError(f"SRT send failed ({rc})")
+        else:
+            self.full_since = None
+
+    async def close(self) -> None:
+        if self.sock:
+            self.io.close_socket(self.sock)
+            self.sock = 0
