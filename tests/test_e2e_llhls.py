@@ -397,9 +397,10 @@ async def test_hlsjs_plays_low_latency_and_receives_send_event_id3(ome):
 
 
 @pytest.mark.timeout(90)
-async def test_conclude_hls_live_player_sees_endlist_and_ends(ome):
+@pytest.mark.parametrize("bframes", [0, 2])
+async def test_conclude_hls_live_player_sees_endlist_and_ends(ome, bframes):
     _player_ready()
-    pub = await publish(ome.publish_url, 60, 0)
+    pub = await publish(ome.publish_url, 60, bframes)
     player = Player()
     try:
         lists = await ome.chunklists()
