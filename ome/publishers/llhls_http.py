@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
-import functools
 import gzip
 import logging
 import time
@@ -79,63 +78,75 @@ def _cors_headers(config: Any, request: HttpRequest) -> dict[str, str]:
 class _Parked:
     """One request parked on a stream: callbacks on the stream's change future, no task.
 
-    Answers with then() once done() holds after a change, 404 when the stream goes away,
-    503 at the deadline. Holds one of the stream's waiting slots until it settles."""
+    Settles its future with the final response (CORS headers applied): then()'s answer once
+    done() holds after a change, 404 when the stream goes away, 503 at the deadline. Holds one
+    of the stream's waiting slots until it settles."""
 
-    __slots__ = ("s", "done", "then", "future", "timer")
+    __slots__ = ("s", "done", "then", "cors", "future", "timer")
 
     def __init__(self, s: "LlhlsStream", deadline: float, done: Callable[[], bool],
-                 then: Callable[[], Reply]) -> None:
+                 then: Callable[[], Reply], cors: dict[str, str]) -> None:
         loop = asyncio.get_running_loop()
-        self.s, self.done, self.then = s, done, then
+        self.s, self.done, self.then, self.cors = s, done, then, cors
         self.future: asyncio.Future = loop.create_future()
         self.timer = loop.call_later(max(0.0, deadline - time.monotonic()), self._expire)
         s.waiting += 1
         s.changed().add_done_callback(self._check)
 
-    def _release(self) -> None:
-        self.timer.cancel()
-        self.s.waiting -= 1
+    def _settle(self, response: HttpResponse) -> None:
+        response.headers.update(self.cors)
+        self.future.set_result(response)
 
     def _expire(self) -> None:
         if not self.future.done():
             self.s.waiting -= 1
-            self.future.set_exception(_Reply(503, "no-store", "Service Unavailable"))
+            self._settle(_reply(_Reply(503, "no-store", "Service Unavailable")))
 
     def _check(self, _changed: Any = None) -> None:
         if self.future.done():
             return                                  # expired meanwhile
         s = self.s
-        if s.gone:
-            self._release()
-            self.future.set_exception(_Reply(404, "no-store", "Not Found"))
-            return
-        ready = False
-        try:
-            ready = self.done()
-            if not ready:
-                s.changed().add_done_callback(self._check)
+        if not s.gone:
+            try:
+                if not self.done():
+                    s.changed().add_done_callback(self._check)
+                    return
+            except Exception as exc:
+                self.timer.cancel()
+                s.waiting -= 1
+                self.future.set_exception(exc)      # the HTTP server logs it and answers 500
                 return
-            self._release()
+        self.timer.cancel()
+        s.waiting -= 1
+        if s.gone:
+            self._settle(_reply(_Reply(404, "no-store", "Not Found")))
+            return
+        try:
             result = self.then()
+        except _Reply as r:
+            self._settle(_reply(r))
+            return
         except Exception as exc:
-            if not ready:
-                self._release()
             self.future.set_exception(exc)
             return
         if isinstance(result, HttpResponse):
-            self.future.set_result(result)
+            self._settle(result)
         else:
             result.add_done_callback(self._chain)   # then() parked again (e.g. ready, then msn)
 
     def _chain(self, inner: asyncio.Future) -> None:
-        if self.future.done():
-            return
         exc = inner.exception()
         if exc is not None:
             self.future.set_exception(exc)
         else:
-            self.future.set_result(inner.result())
+            self.future.set_result(inner.result())  # already final (same CORS headers)
+
+
+def _reply(r: _Reply, cors: dict[str, str] | None = None) -> HttpResponse:
+    headers = dict(cors) if cors else {}
+    if r.cache:
+        headers["Cache-Control"] = r.cache
+    return HttpResponse.text(r.status, r.text, headers)
 
 
 class LlhlsHttp:
@@ -162,41 +173,20 @@ class LlhlsHttp:
         try:
             if config is None:
                 raise _Reply(404, None, "Not Found")
-            result = self._dispatch(request, config, s, file_name)
+            result = self._dispatch(request, config, s, file_name, cors)
         except _Reply as r:
-            return self._reply(r, cors)
+            return _reply(r, cors)
         if isinstance(result, HttpResponse):
             result.headers.update(cors)
-            return result
-        answer = asyncio.get_running_loop().create_future()
-        result.add_done_callback(functools.partial(self._finish, answer, cors))
-        return answer
+        return result                              # a parked request's future is final already
 
-    def _finish(self, answer: asyncio.Future, cors: dict[str, str], parked: asyncio.Future) -> None:
-        try:
-            response = parked.result()
-        except _Reply as r:
-            response = self._reply(r, cors)
-        except Exception as exc:                       # the server answers 500 and logs it
-            answer.set_exception(exc)
-            return
-        else:
-            response.headers.update(cors)
-        answer.set_result(response)
-
-    @staticmethod
-    def _reply(r: _Reply, cors: dict[str, str]) -> HttpResponse:
-        headers = dict(cors)
-        if r.cache:
-            headers["Cache-Control"] = r.cache
-        return HttpResponse.text(r.status, r.text, headers)
-
-    def _dispatch(self, request: HttpRequest, config: Any, s: "LlhlsStream | None", file_name: str) -> Reply:
+    def _dispatch(self, request: HttpRequest, config: Any, s: "LlhlsStream | None", file_name: str,
+                  cors: dict[str, str]) -> Reply:
         td = s.target_duration if s is not None else 1
         if file_name.endswith(".m3u8"):
             if file_name.startswith("chunklist_"):
-                return self._media_playlist(request, config, s, file_name)
-            return self._master(request, config, s, file_name)
+                return self._media_playlist(request, config, s, file_name, cors)
+            return self._master(request, config, s, file_name, cors)
         if not file_name.endswith(".m4s"):
             raise _Reply(404, f"max-age={td}", "Not Found")
         if s is None or s.gone:
@@ -224,7 +214,7 @@ class LlhlsHttp:
             # a segment is the concatenation of its parts: sent from the parts' own bytes
             return self._media([p.data for p in seg.parts], content_type,
                                _cache_value(config, "segment_max_age", f"max-age={6 * td}"))
-        return self._part(config, s, st, msn, int(fields[3]), content_type)
+        return self._part(config, s, st, msn, int(fields[3]), content_type, cors)
 
     @staticmethod
     def _next_msn(st: "TrackState") -> int:
@@ -240,7 +230,7 @@ class LlhlsHttp:
 
     # -- waiting ------------------------------------------------------------------------
     def _after(self, s: "LlhlsStream", deadline: float, done: Callable[[], bool],
-               then: Callable[[], Reply]) -> Reply:
+               then: Callable[[], Reply], cors: dict[str, str]) -> Reply:
         """then() now when done() already holds, else a future of its answer once done() holds after
         a change of the stream (404 when the stream goes away, 503 at the deadline).
 
@@ -252,11 +242,11 @@ class LlhlsHttp:
             return then()
         if s.waiting >= self.module.max_waiters:
             raise _Reply(503, "no-store", "Service Unavailable")
-        return _Parked(s, deadline, done, then).future
+        return _Parked(s, deadline, done, then, cors).future
 
     # -- parts --------------------------------------------------------------------------
     def _part(self, config: Any, s: "LlhlsStream", st: "TrackState", msn: int, idx: int,
-              content_type: str) -> Reply:
+              content_type: str, cors: dict[str, str]) -> Reply:
         td = s.target_duration
         cache = _cache_value(config, "partial_segment_max_age", f"max-age={6 * td}")
 
@@ -286,7 +276,7 @@ class LlhlsHttp:
                 raise _Reply(404, "no-store", "Not Found")
             return self._media(done.data, content_type, cache)
 
-        return self._after(s, time.monotonic() + 3 * td, settled, answer)
+        return self._after(s, time.monotonic() + 3 * td, settled, answer, cors)
 
     # -- playlists ----------------------------------------------------------------------
     def _playlist_response(self, request: HttpRequest, s: "LlhlsStream", cache_key: Any,
@@ -307,7 +297,8 @@ class LlhlsHttp:
             body = gz
         return HttpResponse(200, headers, body)
 
-    def _master(self, request: HttpRequest, config: Any, s: "LlhlsStream | None", file_name: str) -> Reply:
+    def _master(self, request: HttpRequest, config: Any, s: "LlhlsStream | None", file_name: str,
+                cors: dict[str, str]) -> Reply:
         name = file_name[:-5]
         master_cache = _cache_value(config, "master_playlist_max_age", "no-cache")
         if s is None or s.gone:
@@ -323,10 +314,10 @@ class LlhlsHttp:
             return self._playlist_response(request, s, ("master", name),
                                            lambda: pl.master_playlist(s, renditions, depth), master_cache)
 
-        return self._after(s, time.monotonic() + 3 * s.target_duration, s.ready, answer)
+        return self._after(s, time.monotonic() + 3 * s.target_duration, s.ready, answer, cors)
 
     def _media_playlist(self, request: HttpRequest, config: Any, s: "LlhlsStream | None",
-                        file_name: str) -> Reply:
+                        file_name: str, cors: dict[str, str]) -> Reply:
         q = request.query if request.query_string else {}
         msn_s, part_s, skip_s = q.get("_HLS_msn"), q.get("_HLS_part"), q.get("_HLS_skip")
         directives = msn_s is not None or part_s is not None
@@ -389,6 +380,6 @@ class LlhlsHttp:
                 if p is None:
                     return st.segments[m].complete
                 return last[1] >= p
-            return self._after(s, deadline, satisfied, lambda: render(st))
+            return self._after(s, deadline, satisfied, lambda: render(st), cors)
 
-        return self._after(s, deadline, s.ready, when_ready)
+        return self._after(s, deadline, s.ready, when_ready, cors)

@@ -88,18 +88,15 @@ class TrackState:
         self.follow_jump = False                  # another track jumped: this one's jump is the same one
         self.disc_next = False                    # the next new segment starts a new timeline
         self.disc_dropped = 0                     # discontinuities in segments no longer held
+        self.last: tuple[int, int] | None = None  # (M_last, P_last): newest part's segment and index
+        self.has_independent = False              # an INDEPENDENT part was ever held (sticky)
 
     # -- window ---------------------------------------------------------------
-    @property
-    def last(self) -> tuple[int, int] | None:
-        """(M_last, P_last): the segment holding the newest part and its index."""
-        for seg in reversed(self.segments.values()):
-            if seg.parts:
-                return seg.msn, len(seg.parts) - 1
-        return None
+    # `last` and `has_independent` are kept up to date by add_part (the only writer of the
+    # window): every blocking request reads them, often several times.
 
     def ready(self) -> bool:
-        return any(p.independent for s in self.segments.values() for p in s.parts)
+        return self.has_independent
 
     def bitrate(self) -> int:
         if self.ticks_total <= 0:
@@ -120,12 +117,15 @@ class TrackState:
         self.bytes_total += len(data)
         self.held_bytes += len(data)
         self.ticks_total += int(c_part.duration)
+        self.has_independent = self.has_independent or bool(c_part.independent)
         if c_part.segment_end:
             seg.complete = True
         while len(self.segments) > keep:
             old = self.segments.pop(next(iter(self.segments)))
             self.held_bytes -= sum(len(p.data) for p in old.parts)
             self.disc_dropped += old.discontinuity
+        newest = next(reversed(self.segments.values()))
+        self.last = (newest.msn, len(newest.parts) - 1) if newest.parts else self.last
         return seg
 
     def discontinuity_sequence(self, first_msn: int) -> int:
@@ -169,6 +169,7 @@ class LlhlsStream:
         self._frame_ticks = 0                    # mean video frame duration, 90 kHz
         self._frame_max = 0                      # longest frame step seen in the probe
         self._started = False
+        self._ready = False                      # sticky once every track holds an INDEPENDENT part
         self._failed = False
         self._last_media_ms = 0                  # newest media time on the stream timeline
         self._last_media_wall = 0.0
@@ -202,7 +203,10 @@ class LlhlsStream:
         return max(self.config.part_hold_back, 3 * self.pt_seconds)
 
     def ready(self) -> bool:
-        return self._started and bool(self.tracks) and all(t.ready() for t in self.tracks.values())
+        if self._ready:
+            return True
+        self._ready = self._started and bool(self.tracks) and all(t.has_independent for t in self.tracks.values())
+        return self._ready
 
     def keep_segments(self) -> int:
         return self.segment_count + 3
@@ -303,6 +307,7 @@ class LlhlsStream:
             lib.omn_buf_free(b)
             state = TrackState(t, "video" if is_video else "audio", pk, info, init)
             self.tracks[t.id] = state
+            self._ready = False
             if is_video and self.lead is None:
                 self.lead = state
         pending, self._pending = self._pending, []
