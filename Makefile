@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 CONF   ?= conf
 NATIVE_SRC := $(wildcard native/src/*.c native/src/*.h native/include/*.h) native/build_ffi.py native/pkgs.txt
 
-.PHONY: install run test test-native fuzz bench bench-api bench-media bench-ts bench-transcode check-config clean
+.PHONY: install run test test-native fuzz bench bench-api bench-media bench-ts bench-transcode bench-record check-config clean
 
 install: .stamps/system .stamps/venv .stamps/native .stamps/npm
 
@@ -50,7 +50,7 @@ FUZZ_SECONDS ?= 30
 fuzz: .stamps/system
 	$(MAKE) -C native fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 
-bench: install bench-api bench-media bench-ts bench-transcode
+bench: install bench-api bench-media bench-ts bench-transcode bench-record
 bench-api: install
 	$(PY) bench/bench_api.py --out bench/RESULTS.md
 bench-media: install
@@ -59,6 +59,8 @@ bench-ts: install
 	$(PY) bench/bench_ts.py --out bench/RESULTS.md
 bench-transcode: install
 	$(PY) bench/bench_transcode.py --out bench/RESULTS.md
+bench-record: install
+	$(PY) bench/bench_record_push.py --out bench/RESULTS.md
 
 clean:
 	rm -rf .stamps build ome/_native*.so ome/_native.c ome/_native.o

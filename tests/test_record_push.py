@@ -241,7 +241,9 @@ async def test_records_and_pushes_with_real_peers(tmp_path):
         await asyncio.sleep(max(0.0, 9 - (time.monotonic() - started)))
         pushes = {p["id"]: p for p in await ome.ok("pushes")}
         # the black hole stalls only its own push: dropped frames, bounded, the others flow
-        assert pushes["hole"]["droppedFrames"] > 0, pushes["hole"]
+        hole_state = pushes["hole"]
+        assert hole_state["droppedFrames"] > 0 and (hole_state["sequence"] >= 2 or hole_state["state"] in
+                                                    ("error", "connecting")), hole_state
         assert pushes["rtmp"]["state"] == "pushing" and pushes["rtmp"]["sentTime"] > 5000, pushes["rtmp"]
         assert pushes["udp"]["state"] == "pushing" and pushes["udp"]["totalsentBytes"] > 100000, pushes["udp"]
         assert pushes["srt"]["state"] == "pushing" and pushes["srt"]["protocol"] == "srt", pushes["srt"]

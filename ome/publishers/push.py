@@ -17,6 +17,7 @@ import asyncio
 import collections
 import logging
 import random
+import socket
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -34,11 +35,23 @@ log = logging.getLogger(__name__)
 
 QUEUE_MS = 4000                 # media held for one push at most
 QUEUE_BYTES = 16 << 20
+SOCKET_SNDBUF = 256 * 1024      # kernel send buffer of TCP pushes: a stalled peer shows up quickly
 BACKOFF_START_S = 1.0
 BACKOFF_CAP_S = 30.0
 HEALTHY_RESET_S = 60.0
 CONNECT_TIMEOUT_S = 5.0         # OME's defaults (<Push><ConnectionTimeout>, <SendTimeout>)
 SEND_TIMEOUT_S = 2.0
+
+
+def limit_send_buffer(writer: asyncio.StreamWriter) -> None:
+    """Live media gains nothing from megabytes of kernel buffer: keep it small, so a peer that
+    stops reading is noticed (SendTimeout) within seconds, not after minutes of buffering."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_SNDBUF)
+        except OSError:
+            pass
 
 
 class PushQueue:
@@ -50,6 +63,7 @@ class PushQueue:
         self.dropped_frames = 0
         self.need_key = True            # after a drop: wait for a key frame of the default track
         self.connected = False
+        self.ever_connected = False     # frames missed since the first connection count as dropped
         self.ready = asyncio.Event()
 
     def clear(self) -> None:
@@ -58,11 +72,14 @@ class PushQueue:
 
     def push(self, index: int, packet: Packet, key_of_default: bool, span_ms: int) -> None:
         if key_of_default:
-            if not self.connected:
-                self.clear()            # not sending: keep the current GOP only
+            if not self.connected:      # not sending: keep the current GOP only
+                if self.ever_connected:
+                    self.dropped_frames += len(self.items)
+                self.clear()
             self.need_key = False
         if self.need_key:
-            self.dropped_frames += 1
+            if self.ever_connected:
+                self.dropped_frames += 1
             return
         if self.connected and (span_ms > QUEUE_MS or self.bytes > QUEUE_BYTES):
             self.dropped_frames += len(self.items) + 1
@@ -158,8 +175,9 @@ class PushTask:
                 if self.start_time is None:
                     self.start_time = time.time()
                 healthy_since = time.monotonic()
-                self.queue.connected = True
-                self.queue.need_key = True       # start on a key frame
+                # the queue holds the current GOP from its key frame (or waits for one): the
+                # new connection starts with it at once
+                self.queue.connected = self.queue.ever_connected = True
                 await conn.pump(sink)            # returns when the stream went away
                 self.state = "ready"
                 continue
@@ -226,6 +244,38 @@ class PushSink:
         self.task.queue.ready.set()
 
 
+class GopCache:
+    """StreamSink keeping the packets since the last key frame of the first video track (the
+    same Packet objects, no copy), so a push that starts on a live stream sends at once instead
+    of waiting up to a GOP. Bounded: past GOP_CACHE_PACKETS it waits for the next key frame."""
+
+    GOP_CACHE_PACKETS = 1500
+
+    def __init__(self) -> None:
+        self.video_id: int | None = None
+        self.packets: list[Packet] = []
+        self.valid = False
+
+    def on_tracks(self, stream: "Stream") -> None:
+        videos = [t.id for t in stream.tracks.values() if t.kind == MediaKind.VIDEO]
+        self.video_id = videos[0] if videos else None
+        self.packets, self.valid = [], False
+
+    def on_packet(self, stream: "Stream", packet: Packet) -> None:
+        if self.video_id is None:
+            return
+        if packet.track_id == self.video_id and packet.keyframe:
+            self.packets, self.valid = [], True
+        if self.valid:
+            if len(self.packets) >= self.GOP_CACHE_PACKETS:
+                self.packets, self.valid = [], False
+            else:
+                self.packets.append(packet)
+
+    def on_end(self, stream: "Stream") -> None:
+        self.packets, self.valid = [], False
+
+
 class PushModule:
     """`server.pushes` (PushService), a StreamModule, an AppModule and a listener."""
 
@@ -234,6 +284,7 @@ class PushModule:
     def __init__(self, server: Any) -> None:
         self.server = server
         self.tasks: dict[tuple[str, str], dict[str, PushTask]] = {}
+        self.gops: dict["Stream", GopCache] = {}
 
     def has_app(self, app: "Application") -> bool:
         pubs = app.config.publishers
@@ -282,19 +333,25 @@ class PushModule:
         task.finish_time = time.time()
 
     # -- streams -----------------------------------------------------------------------------
+    @staticmethod
+    def _has_outputs(stream: "Stream") -> bool:
+        profiles = stream.app.config.output_profiles
+        return bool(profiles and profiles.output_profile)
+
     def _matches(self, task: PushTask, stream: "Stream") -> bool:
         if stream.app is not task.app or stream.name != task.request.stream_name:
             return False
-        if stream.origin is None:
-            profiles = stream.app.config.output_profiles
-            return not (profiles and profiles.output_profile)
-        return True
+        return stream.origin is not None or not self._has_outputs(stream)
 
     def _attach(self, task: PushTask, stream: "Stream") -> None:
         if task.sink is not None or task.stopping:
             return
         task.sink = PushSink(task, stream)
         stream.add_sink(task.sink)
+        gop = self.gops.get(stream)
+        if gop is not None and gop.valid:
+            for packet in gop.packets:          # the current GOP: the push can start at once
+                task.sink.on_packet(stream, packet)
         self.wake(task)
 
     def _attach_existing(self, task: PushTask) -> None:
@@ -308,11 +365,17 @@ class PushModule:
         task.stream_event.set()
 
     def on_stream_created(self, stream: "Stream") -> None:
+        if self.has_app(stream.app) and (stream.origin is not None or not self._has_outputs(stream)):
+            gop = self.gops[stream] = GopCache()
+            stream.add_sink(gop)
         for task in self.tasks.get((stream.app.vhost.name, stream.app.name), {}).values():
             if self._matches(task, stream):
                 self._attach(task, stream)
 
     def on_stream_deleted(self, stream: "Stream") -> None:
+        gop = self.gops.pop(stream, None)
+        if gop is not None:
+            stream.remove_sink(gop)
         for task in self.tasks.get((stream.app.vhost.name, stream.app.name), {}).values():
             sink = task.sink
             if sink is not None and sink.stream is stream:

@@ -18,6 +18,7 @@ from ome.media import MediaKind
 from ome.providers import amf0
 
 from .muxers import FlvBodies
+from .push import limit_send_buffer
 
 if TYPE_CHECKING:
     from .push import PushSink, PushTask
@@ -72,6 +73,7 @@ class RtmpPushConnection:
             asyncio.open_connection(host, port, ssl=context, server_hostname=host if tls else None),
             self.connect_timeout)
         await asyncio.wait_for(self._handshake(), self.connect_timeout)
+        limit_send_buffer(self.writer)
         self.read_task = asyncio.get_running_loop().create_task(self._read_loop())
         lib.omn_rtmp_conn_set_chunk_size(self.conn, CHUNK_SIZE)
         self._command(0, "connect", 1, {"app": app, "type": "nonprivate", "flashVer": "FMLE/3.0 (compatible; ome)",

@@ -8,6 +8,7 @@ import urllib.parse
 from typing import TYPE_CHECKING, Any
 
 from .muxers import TsMuxer
+from .push import limit_send_buffer
 
 if TYPE_CHECKING:
     from .push import PushSink, PushTask
@@ -110,6 +111,7 @@ class TcpTsPush(_TsPump):
         u = urllib.parse.urlsplit(self.task.request.url)
         _reader, self.writer = await asyncio.wait_for(asyncio.open_connection(u.hostname, u.port),
                                                       self.connect_timeout)
+        limit_send_buffer(self.writer)
 
     async def send(self, data: bytes) -> None:
         assert self.writer is not None
