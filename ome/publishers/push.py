@@ -26,6 +26,7 @@ from ome.api.jsonfmt import format_time
 from ome.media import MediaKind, Packet
 
 from .muxers import FLV_CODECS, TS_CODECS, select_tracks
+from .task_module import TaskModule, makes_outputs
 
 if TYPE_CHECKING:
     from ome.api.services import PushRequest
@@ -216,7 +217,6 @@ class PushSink:
         self.stream = stream
         self.tracks: list[Any] = []
         self.index: dict[int, int] = {}
-        self.first_dts: int | None = None
 
     def on_tracks(self, stream: "Stream") -> None:
         r = self.task.request
@@ -276,14 +276,15 @@ class GopCache:
         self.packets, self.valid = [], False
 
 
-class PushModule:
+class PushModule(TaskModule):
     """`server.pushes` (PushService), a StreamModule, an AppModule and a listener."""
 
     name = "push"
+    kind = "push"
+    publisher = "Push"
 
     def __init__(self, server: Any) -> None:
-        self.server = server
-        self.tasks: dict[tuple[str, str], dict[str, PushTask]] = {}
+        super().__init__(server)
         self.gops: dict["Stream", GopCache] = {}
 
     def has_app(self, app: "Application") -> bool:
@@ -292,7 +293,7 @@ class PushModule:
                                         for n in ("push", "rtmp_push", "srt_push", "mpegts_push"))
 
     async def start(self, app: "Application", request: "PushRequest") -> dict[str, Any]:
-        tasks = self.tasks.setdefault((app.vhost.name, app.name), {})
+        tasks = self.app_tasks(app)
         if request.id in tasks:
             raise HttpError(400, "Duplicate ID")
         if request.protocol == "srt":
@@ -305,7 +306,7 @@ class PushModule:
         return task.json()
 
     def _launch(self, task: PushTask) -> None:
-        self._attach_existing(task)
+        self.attach_existing(task)
         task.worker = asyncio.get_running_loop().create_task(task.run(), name=f"push {task.id}")
 
     async def stop(self, app: "Application", push_id: str) -> None:
@@ -315,10 +316,6 @@ class PushModule:
             raise HttpError(404, f"Could not find id '{push_id}': [{app.vhost.name}/{app.name}]")
         await self._finish(task)
         tasks.pop(push_id, None)
-
-    def list(self, app: "Application", push_id: str | None) -> list[dict[str, Any]]:
-        tasks = self.tasks.get((app.vhost.name, app.name), {})
-        return [t.json() for i, t in tasks.items() if push_id in (None, i)]
 
     async def _finish(self, task: PushTask) -> None:
         task.state = "stopping"
@@ -333,17 +330,7 @@ class PushModule:
         task.finish_time = time.time()
 
     # -- streams -----------------------------------------------------------------------------
-    @staticmethod
-    def _has_outputs(stream: "Stream") -> bool:
-        profiles = stream.app.config.output_profiles
-        return bool(profiles and profiles.output_profile)
-
-    def _matches(self, task: PushTask, stream: "Stream") -> bool:
-        if stream.app is not task.app or stream.name != task.request.stream_name:
-            return False
-        return stream.origin is not None or not self._has_outputs(stream)
-
-    def _attach(self, task: PushTask, stream: "Stream") -> None:
+    def attach(self, task: PushTask, stream: "Stream") -> None:
         if task.sink is not None or task.stopping:
             return
         task.sink = PushSink(task, stream)
@@ -354,29 +341,20 @@ class PushModule:
                 task.sink.on_packet(stream, packet)
         self.wake(task)
 
-    def _attach_existing(self, task: PushTask) -> None:
-        for stream in task.app.streams.values():
-            for candidate in (stream, *stream.outputs.values()):
-                if self._matches(task, candidate):
-                    self._attach(task, candidate)
-                    return
-
     def wake(self, task: PushTask) -> None:
         task.stream_event.set()
 
     def on_stream_created(self, stream: "Stream") -> None:
-        if self.has_app(stream.app) and (stream.origin is not None or not self._has_outputs(stream)):
+        if self.has_app(stream.app) and (stream.origin is not None or not makes_outputs(stream.app)):
             gop = self.gops[stream] = GopCache()
             stream.add_sink(gop)
-        for task in self.tasks.get((stream.app.vhost.name, stream.app.name), {}).values():
-            if self._matches(task, stream):
-                self._attach(task, stream)
+        super().on_stream_created(stream)
 
     def on_stream_deleted(self, stream: "Stream") -> None:
         gop = self.gops.pop(stream, None)
         if gop is not None:
             stream.remove_sink(gop)
-        for task in self.tasks.get((stream.app.vhost.name, stream.app.name), {}).values():
+        for task in self.tasks_of(stream):
             sink = task.sink
             if sink is not None and sink.stream is stream:
                 stream.remove_sink(sink)
@@ -385,34 +363,19 @@ class PushModule:
                 task.queue.connected = False
                 task.queue.ready.set()         # the worker notices and waits for the stream
 
-    async def on_app_created(self, app: "Application") -> None:
-        return None
-
     async def on_app_deleted(self, app: "Application") -> None:
         for task in self.tasks.pop((app.vhost.name, app.name), {}).values():
             await self._finish(task)
 
-    async def resume_restored(self) -> None:
-        """Listener start: the pushes stored in Redis start again (state `ready` first)."""
+    def validate(self, body: dict[str, Any]) -> "PushRequest":
         from ome.api import action_bodies as bodies
-        restored = getattr(self.server, "restored_tasks", None)
-        for stored in restored.take("push") if restored is not None else []:
-            try:
-                app = self.server.registry.app(stored.vhost, stored.app)
-                if not self.has_app(app):
-                    raise HttpError(404, "the application has no Push publisher")
-                request = bodies.validate_start_push(dict(stored.body))
-                tasks = self.tasks.setdefault((app.vhost.name, app.name), {})
-                if request.id in tasks:
-                    raise HttpError(400, "Duplicate ID")
-            except Exception as exc:
-                log.error("restore: push task [%s/%s/%s] not resumed: %s", stored.vhost, stored.app,
-                          stored.id, getattr(exc, "message", None) or exc)
-                continue
-            task = PushTask(self, app, request, str(stored.created_time or format_time(time.time())))
-            tasks[request.id] = task
-            self._launch(task)
-            log.info("restore: push task %s resumed", task.id)
+        return bodies.validate_start_push(body)
+
+    def resume(self, app: "Application", request: "PushRequest", stored: Any) -> PushTask:
+        task = PushTask(self, app, request, str(stored.created_time or format_time(time.time())))
+        self.app_tasks(app)[request.id] = task
+        self._launch(task)
+        return task
 
     async def shutdown(self) -> None:
         for tasks in self.tasks.values():

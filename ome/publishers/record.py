@@ -27,6 +27,7 @@ from ome.media import MediaKind, Packet
 
 from .muxers import CODECS, TS_CODECS, Fmp4Writer, MuxError, TsMuxer, select_tracks
 from .record_file import FinishedFile, RecordFile, check_writable, expand_path, resolve, write_info
+from .task_module import TaskModule
 
 if TYPE_CHECKING:
     from ome.api.services import RecordRequest
@@ -62,7 +63,6 @@ class RecordTask:
         self.app_name = app.name
         self.id = request.id
         self.request = request
-        self.created = time.time()
         self.created_text = created_text
         self.state = "ready"
         self.sequence = sequence                 # of the next file
@@ -169,6 +169,14 @@ class RecordTask:
     async def drain(self) -> None:
         while self.closing:
             await asyncio.gather(*list(self.closing), return_exceptions=True)
+
+    def detach(self) -> None:
+        """Leave the stream; the open file is finished (renamed in the background)."""
+        sink = self.sink
+        if sink is not None:
+            sink.stream.remove_sink(sink)
+            sink.finish_file()
+            self.sink = None
 
 
 class RecordSink:
@@ -349,14 +357,15 @@ class RecordSink:
         self.task.file_done(file, duration, sequence)
 
 
-class RecordModule:
+class RecordModule(TaskModule):
     """`server.records` (RecordService), a StreamModule, an AppModule and a listener."""
 
     name = "file"
+    kind = "record"
+    publisher = "FILE"
 
     def __init__(self, server: Any) -> None:
-        self.server = server
-        self.tasks: dict[tuple[str, str], dict[str, RecordTask]] = {}   # (vhost, app) -> id -> task
+        super().__init__(server)
         config_dir = getattr(server.config, "config_dir", None)
         self.base_dir = Path(config_dir) if config_dir else Path.cwd()
 
@@ -366,12 +375,12 @@ class RecordModule:
         return pubs is not None and pubs.file is not None
 
     async def start(self, app: "Application", request: "RecordRequest") -> dict[str, Any]:
-        tasks = self.tasks.setdefault((app.vhost.name, app.name), {})
+        tasks = self.app_tasks(app)
         if request.id in tasks:
             raise HttpError(400, "Duplicate ID already exists")
         task = self._create(app, request, format_time(time.time()), 0)
         tasks[request.id] = task
-        self._attach_existing(task)
+        self.attach_existing(task)
         return task.json()
 
     def _create(self, app: "Application", request: "RecordRequest", created_text: str,
@@ -402,16 +411,8 @@ class RecordModule:
         tasks.pop(record_id, None)
         return reply
 
-    def list(self, app: "Application", record_id: str | None) -> list[dict[str, Any]]:
-        tasks = self.tasks.get((app.vhost.name, app.name), {})
-        return [t.json() for i, t in tasks.items() if record_id in (None, i)]
-
     async def _finish(self, task: RecordTask) -> None:
-        sink = task.sink
-        if sink is not None:
-            sink.stream.remove_sink(sink)
-            sink.finish_file()
-            task.sink = None
+        task.detach()
         await task.drain()
         if task.state != "error":
             task.state = "stopped"
@@ -432,83 +433,39 @@ class RecordModule:
             log.warning("record %s: sequence %d not stored yet: %s", task.id, task.sequence, exc)
 
     # -- streams -----------------------------------------------------------------------------
-    def _matches(self, task: RecordTask, stream: "Stream") -> bool:
-        if stream.app is not task.app or stream.name != task.request.stream_name:
-            return False
-        if stream.origin is None:    # an input counts only when the app makes no outputs
-            profiles = stream.app.config.output_profiles
-            return not (profiles and profiles.output_profile)
-        return True
-
-    def _attach(self, task: RecordTask, stream: "Stream") -> None:
-        if task.sink is not None or task.state not in ("ready",):
+    def attach(self, task: RecordTask, stream: "Stream") -> None:
+        if task.sink is not None or task.state != "ready":
             return
         task.sink = RecordSink(task, stream)
         stream.add_sink(task.sink)
 
-    def _attach_existing(self, task: RecordTask) -> None:
-        for stream in task.app.streams.values():
-            for candidate in (stream, *stream.outputs.values()):
-                if self._matches(task, candidate):
-                    self._attach(task, candidate)
-                    return
-
-    def on_stream_created(self, stream: "Stream") -> None:
-        for task in self.tasks.get((stream.app.vhost.name, stream.app.name), {}).values():
-            if self._matches(task, stream):
-                self._attach(task, stream)
-
     def on_stream_deleted(self, stream: "Stream") -> None:
-        for task in self.tasks.get((stream.app.vhost.name, stream.app.name), {}).values():
-            sink = task.sink
-            if sink is not None and sink.stream is stream:
-                stream.remove_sink(sink)
-                sink.finish_file()
-                task.sink = None
+        for task in self.tasks_of(stream):
+            if task.sink is not None and task.sink.stream is stream:
+                task.detach()
                 if task.state == "recording":
                     task.state = "ready"          # waits for the stream to come back
 
-    # -- apps --------------------------------------------------------------------------------
-    async def on_app_created(self, app: "Application") -> None:
-        return None
-
+    # -- apps, restore ------------------------------------------------------------------------
     async def on_app_deleted(self, app: "Application") -> None:
         tasks = self.tasks.pop((app.vhost.name, app.name), {})
         for task in tasks.values():
             await self._finish(task)
 
-    # -- listener: restore and shutdown --------------------------------------------------------
-    async def resume_restored(self) -> None:
-        """Listener start: the record tasks stored in Redis come back (`ready`, same sequence)."""
+    def validate(self, body: dict[str, Any]) -> "RecordRequest":
         from ome.api import action_bodies as bodies
-        restored = getattr(self.server, "restored_tasks", None)
-        for stored in restored.take("record") if restored is not None else []:
-            try:
-                app = self.server.registry.app(stored.vhost, stored.app)
-                if not self.has_app(app):
-                    raise HttpError(404, "the application has no FILE publisher")
-                request = bodies.validate_start_record(dict(stored.body))
-                tasks = self.tasks.setdefault((app.vhost.name, app.name), {})
-                if request.id in tasks:
-                    raise HttpError(400, "Duplicate ID already exists")
-                task = self._create(app, request, str(stored.created_time or format_time(time.time())),
-                                    int(stored.sequence or 0))
-            except Exception as exc:
-                log.error("restore: record task [%s/%s/%s] not resumed: %s", stored.vhost, stored.app,
-                          stored.id, getattr(exc, "message", None) or exc)
-                continue
-            tasks[request.id] = task
-            self._attach_existing(task)
-            log.info("restore: record task %s resumed (%s, next sequence %d)", task.id, task.state,
-                     task.sequence)
+        return bodies.validate_start_record(body)
+
+    def resume(self, app: "Application", request: "RecordRequest", stored: Any) -> RecordTask:
+        task = self._create(app, request, str(stored.created_time or format_time(time.time())),
+                            int(stored.sequence or 0))
+        self.app_tasks(app)[request.id] = task
+        self.attach_existing(task)
+        return task
 
     async def shutdown(self) -> None:
         """SIGTERM: every open file is finished and renamed."""
         for tasks in self.tasks.values():
             for task in tasks.values():
-                sink = task.sink
-                if sink is not None:
-                    sink.stream.remove_sink(sink)
-                    sink.finish_file()
-                    task.sink = None
+                task.detach()
                 await task.drain()

@@ -167,7 +167,7 @@ def write_info(path: Path, task: Any, files: list[FinishedFile]) -> None:
         if split:
             lines.append(split)
         lines += [f"    <lastSequence>{last}</lastSequence>",
-                  f"    <createdTime>{format_time(task.created)}</createdTime>",
+                  f"    <createdTime>{escape(task.created_text)}</createdTime>",
                   f"    <startTime>{format_time(f.start)}</startTime>",
                   f"    <finishTime>{format_time(f.finish)}</finishTime>",
                   "  </file>"]
