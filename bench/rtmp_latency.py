@@ -108,24 +108,11 @@ async def _run(rtmp: int, llhls: int, src, seconds: float) -> tuple[list, dict[i
     return parts, writes
 
 
-def _wait_port(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
-    import socket
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"ome exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"ome did not open port {port}")
-
-
 def rtmp_publish_latency(seconds: float, log=print) -> dict:
     """Runs one ome process and returns bench_media.latency_summary over `seconds` of parts."""
     import bench_media
     import media_source
+    from bench_api import wait_port
     src = media_source.load("720", log=log)
     rtmp, llhls = bench_media.free_port(), bench_media.free_port()
     with tempfile.TemporaryDirectory(prefix="ome-bench-rtmp-") as tmp:
@@ -138,7 +125,7 @@ def rtmp_publish_latency(seconds: float, log=print) -> dict:
         proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "ome"), "-c", str(conf)],
                                 stdout=out, stderr=subprocess.STDOUT)
         try:
-            _wait_port(rtmp, proc)
+            wait_port(rtmp, proc)
             parts, writes = asyncio.run(_run(rtmp, llhls, src, seconds))
         finally:
             proc.terminate()
