@@ -223,6 +223,15 @@ static void open_segment(omn_llhls *p, uint64_t dts, int forced)
     drop_cuts_upto(p, dts);
 }
 
+/* The shortest duration sample s (not yet pending) can plausibly have: audio frames have
+ * their nominal length; a video frame lasts about as long as the one before it, and
+ * ms-timestamped input (RTMP) varies that by a few percent, so three quarters of it. */
+static uint64_t next_duration_floor(const omn_llhls *p, const qsample *s)
+{
+    if (!is_video(p)) return s->nominal;
+    return p->last_dur ? p->last_dur - p->last_dur / 4 : 1;
+}
+
 /* Segment decision for sample s (not yet pending): 0 none, 1 cut, 2 forced. */
 static int cut_before(const omn_llhls *p, const qsample *s)
 {
@@ -251,7 +260,8 @@ static int handle(omn_llhls *p, qsample *s)
     if (cut) {
         if ((rc = flush_part(p, 1, 0))) return rc;
         p->seg_open = 0;
-    } else if (p->tab_n && p->part_dur + s->nominal > p->part_target) {
+    } else if (p->tab_n && p->part_dur + next_duration_floor(p, s) > p->part_target) {
+        /* s cannot fit: publish the part now, not when the sample after s arrives */
         if ((rc = flush_part(p, 0, 0))) return rc;
     }
     if (!p->seg_open) open_segment(p, s->dts, cut == 2);

@@ -129,6 +129,31 @@ static void test_regular_cutting(void)
     omn_llhls_free(p);
 }
 
+/* RTMP-style input: ms timestamps x 90, so frame steps alternate 2970/3060 ticks, and the
+ * part target has a quarter frame of slack (15 x 3000 + 750). Parts hold 15 frames and
+ * each is released when the 16th frame arrives (it cannot fit), not one frame later. */
+static void test_ms_jitter_releases_full_part_at_once(void)
+{
+    omn_llhls *p = new_video(45750, 2000, 0, OMN_INPUT_RAW);
+    got g = {0};
+    for (int i = 0; i < 120; i++) {
+        int64_t dts = (i * 1000LL / 30) * 90;           /* 0, 2970, 5940, 9000, ... */
+        CHECK(feed_frame(p, i, dts, dts, i % 30 == 0) == 0);
+        drain(p, &g);
+        if (i > 0 && i % 15 == 0) CHECK_EQ(g.n, i / 15);   /* frame i closes part i/15 */
+    }
+    CHECK(omn_llhls_finish(p, 0) == 0);
+    drain(p, &g);
+    uint64_t segd[16];
+    CHECK_EQ(check_parts(&g, 1, 45750, 100, segd), 2);
+    for (int i = 0; i < g.n; i++) {
+        CHECK_EQ(g.p[i].sample_count, 15);
+        CHECK(g.p[i].duration >= 44910 && g.p[i].duration <= 45090);
+    }
+    got_free(&g);
+    omn_llhls_free(p);
+}
+
 /* Key frames every 2.5 s with a 2 s grid: cut at the first key frame at or
  * after each grid line (2.5, 5.0 (>= 4), 7.5 (>= 6)...), never between. */
 static void test_late_keyframes(void)
@@ -552,6 +577,7 @@ static void test_segment_concat(void)
 int main(void)
 {
     test_regular_cutting();
+    test_ms_jitter_releases_full_part_at_once();
     test_late_keyframes();
     test_forced_cut();
     test_bframes();

@@ -167,7 +167,6 @@ class LlhlsStream:
         self._pending: list[Packet] = []
         self._video_dts: dict[int, list[int]] = {}   # first dts of each video track (frame probe)
         self._frame_ticks = 0                    # mean video frame duration, 90 kHz
-        self._frame_max = 0                      # longest frame step seen in the probe
         self._started = False
         self._ready = False                      # sticky once every track holds an INDEPENDENT part
         self._failed = False
@@ -238,12 +237,13 @@ class LlhlsStream:
                 probe = self._video_dts.setdefault(track.id, [])
                 probe.append(packet.dts * 90000 // track.timescale)
                 if len(probe) >= PROBE_FRAMES:
-                    steps = [b - a for a, b in zip(probe, probe[1:]) if b > a]
+                    steps = sorted(b - a for a, b in zip(probe, probe[1:]) if b > a)
                     if steps:
-                        # mean frame duration for the frame count, the longest step for PT:
-                        # ms-timestamped input (RTMP) alternates e.g. 2970/3060 ticks at 30 fps
-                        self._frame_ticks = max(1, (probe[-1] - probe[0]) // len(steps))
-                        self._frame_max = max(steps)
+                        # mean frame duration over the regular steps: ms-timestamped input (RTMP)
+                        # alternates e.g. 2970/3060 ticks at 30 fps, and a late first frame must
+                        # not stretch the estimate (steps over 1.5x the median are left out)
+                        regular = [d for d in steps if d * 2 <= steps[len(steps) // 2] * 3]
+                        self._frame_ticks = max(1, sum(regular) // len(regular))
             has_video = any(t.kind == MediaKind.VIDEO and t.codec.upper() in _CODECS
                             for t in stream.tracks.values())
             if (self._frame_ticks or not has_video or len(self._pending) >= MAX_PENDING):
@@ -263,9 +263,12 @@ class LlhlsStream:
         chunk = self.config.chunk_duration if self.config.chunk_duration > 0 else 0.5
         if videos:
             frame = self._frame_ticks or 3000
-            frames = max(1, math.ceil(round(chunk * 90000) / frame - 0.01))
+            # whole frames, rounded up (§3.7.1), with a tenth of a frame of tolerance for the
+            # estimate (0.5 s at a measured 2992 ticks is 15 frames, not 16)
+            frames = max(1, math.ceil(round(chunk * 90000) / frame - 0.1))
             self.pt_timescale = 90000
-            self.pt_ticks = frames * max(frame, self._frame_max)   # whole frames, rounded up (§3.7.1)
+            # + a quarter frame: n ms-rounded steps sum to n x frame +- 1 ms, never to n + 1 frames
+            self.pt_ticks = frames * frame + frame // 4
         max_seg_ms = self.target_duration * 1000 + 499
         for t in tracks:
             is_video = t.kind == MediaKind.VIDEO
