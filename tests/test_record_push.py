@@ -15,7 +15,8 @@ The real `ome` CLI (subprocess, free loopback ports) ingests one ffmpeg RTMP pub
 
 A second test SIGKILLs ome in the middle of a recording: the temporary file left behind decodes
 up to its last fragment, and after a restart on the same Redis the record and push tasks come
-back (same ids and createdTime, file sequence continued) and record again.
+back (same ids and createdTime, file sequence continued), the crashed file gets its final name,
+and they record again; a SIGTERM then finishes and renames the open file.
 """
 from __future__ import annotations
 
@@ -338,6 +339,7 @@ async def test_sigkill_leaves_a_playable_file_and_tasks_come_back(tmp_path):
         left = list((tmp_path / "records" / "kill").glob("tmp_*.mp4"))
         assert len(left) == 1, list((tmp_path / "records" / "kill").iterdir())
         got = probe(left[0])                   # every fragment written decodes, no error line
+        left_size = left[0].stat().st_size
         assert got["codecs"] == ["aac", "h264"] and got["duration"] >= 2.9, got
 
         # restart on the same storage: both tasks are back, waiting for the stream
@@ -347,16 +349,20 @@ async def test_sigkill_leaves_a_playable_file_and_tasks_come_back(tmp_path):
         assert [(r["id"], r["state"], r["createdTime"]) for r in recs] == [("k", "ready", created["createdTime"])]
         pushes = await ome.ok("pushes")
         assert [(p["id"], p["protocol"], p["url"]) for p in pushes] == [("u", "mpegts", f"udp://127.0.0.1:{udp_port}")]
-        publisher = await publish(ome.publish_url, 4)
-        await ome.wait("records", lambda rs: rs[0]["state"] == "recording")
+        publisher = await publish(ome.publish_url, 20)
         await ome.wait("pushes", lambda ps: ps[0]["state"] == "pushing" and ps[0]["totalsentBytes"] > 0)
-        await asyncio.wait_for(publisher.communicate(), 30)
-        await ome.wait("records", lambda rs: rs[0]["state"] == "ready")
-        await ome.ok("stopRecord", {"id": "k"})
-        # the file numbering continued after the killed file's sequence (0)
-        resumed = tmp_path / "records" / "kill" / "stream_1.mp4"
-        assert resumed.exists(), list((tmp_path / "records" / "kill").iterdir())
-        assert 2.5 <= probe(resumed)["duration"] <= 4.5
+        await ome.wait("records", lambda rs: rs[0]["state"] == "recording" and rs[0].get("recordTime", 0) >= 3000)
+        # SIGTERM while recording: the file is finished and renamed, numbered after the killed one (0)
+        await ome.close()
+        kill_dir = tmp_path / "records" / "kill"
+        resumed = kill_dir / "stream_1.mp4"
+        assert resumed.exists(), list(kill_dir.iterdir())
+        assert 2.9 <= probe(resumed)["duration"] <= 8
+        # the crashed file got its final name at the restart
+        assert list(kill_dir.glob("tmp_*")) == []
+        recovered = kill_dir / "stream_0.mp4"
+        assert recovered.exists() and recovered.stat().st_size == left_size
+        assert probe(recovered)["duration"] >= 2.9
     finally:
         if publisher is not None and publisher.returncode is None:
             publisher.kill()

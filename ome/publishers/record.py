@@ -26,7 +26,8 @@ from ome.api.jsonfmt import format_time
 from ome.media import MediaKind, Packet
 
 from .muxers import CODECS, TS_CODECS, Fmp4Writer, MuxError, TsMuxer, select_tracks
-from .record_file import FinishedFile, RecordFile, check_writable, expand_path, resolve, write_info
+from .record_file import (FinishedFile, RecordFile, check_writable, crashed_files, expand_path, finalize,
+                          resolve, write_info)
 from .task_module import TaskModule
 
 if TYPE_CHECKING:
@@ -170,6 +171,31 @@ class RecordTask:
         while self.closing:
             await asyncio.gather(*list(self.closing), return_exceptions=True)
 
+    def recover_crashed(self) -> None:
+        """A restored task gives the files a killed process left (whole fragments, playable)
+        their final names and info XML entries, in the background."""
+        directory = self.path(False, max(self.sequence - 1, 0), time.time(), time.time()).parent
+
+        async def recover() -> None:
+            for temp, sequence, start in await asyncio.to_thread(crashed_files, directory, self.id):
+                try:
+                    end = temp.stat().st_mtime
+                    size = temp.stat().st_size
+                    target = await asyncio.to_thread(finalize, temp, self.path(False, sequence, start, end))
+                except OSError as exc:
+                    log.error("record %s: could not recover %s: %s", self.id, temp, exc)
+                    continue
+                self.files.append(FinishedFile(str(target), sequence, size, int((end - start) * 1000), start, end))
+                log.warning("record %s: %s, left by a crash, recovered as %s", self.id, temp.name, target)
+                try:
+                    await asyncio.to_thread(write_info, self.path(True, sequence, start, end), self, self.files)
+                except OSError as exc:
+                    log.error("record %s: could not write the info file: %s", self.id, exc)
+
+        t = asyncio.get_running_loop().create_task(recover())
+        self.closing.add(t)
+        t.add_done_callback(self.closing.discard)
+
     def detach(self) -> None:
         """Leave the stream; the open file is finished (renamed in the background)."""
         sink = self.sink
@@ -265,7 +291,7 @@ class RecordSink:
             return False
         directory = task.path(False, task.sequence, now, now).parent
         try:
-            self.file = RecordFile(directory, ".ts" if task.is_ts else ".mp4")
+            self.file = RecordFile(directory, ".ts" if task.is_ts else ".mp4", task.id, task.sequence)
             self.file.write(self.writer.init_segment())
         except OSError as exc:
             log.error("record %s: cannot write in %s: %s", task.id, directory, exc)
@@ -460,6 +486,7 @@ class RecordModule(TaskModule):
         task = self._create(app, request, str(stored.created_time or format_time(time.time())),
                             int(stored.sequence or 0))
         self.app_tasks(app)[request.id] = task
+        task.recover_crashed()
         self.attach_existing(task)
         return task
 

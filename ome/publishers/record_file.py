@@ -74,15 +74,42 @@ class FinishedFile:
     finish: float
 
 
-class RecordFile:
-    """An open recording file: temporary name, whole-fragment writes, periodic fsync."""
+def temp_prefix(task_id: str) -> str:
+    """`tmp_<id>_`: temporary files name their task, so a restart can finish a crash's file."""
+    return "tmp_" + re.sub(r"[^A-Za-z0-9-]", "-", task_id)[:40] + "_"
 
-    def __init__(self, directory: Path, suffix: str) -> None:
+
+_TEMP = re.compile(r"(\d+)_(\d+)_[0-9a-f]{16}\.(mp4|ts)")
+
+
+def crashed_files(directory: Path, task_id: str) -> list[tuple[Path, int, float]]:
+    """(path, sequence, start epoch) of the temporary files a killed process left for a task."""
+    out = []
+    prefix = temp_prefix(task_id)
+    try:
+        names = [p for p in directory.iterdir() if p.name.startswith(prefix)]
+    except OSError:
+        return []
+    for p in names:
+        m = _TEMP.fullmatch(p.name[len(prefix):])
+        if m:
+            out.append((p, int(m.group(1)), float(m.group(2))))
+    return sorted(out, key=lambda x: x[1])
+
+
+class RecordFile:
+    """An open recording file: temporary name, whole-fragment writes, periodic fsync.
+
+    The temporary name `tmp_<id>_<sequence>_<start epoch>_<random>.mp4|.ts` lets a restarted
+    server give a crashed file its final name (crashed_files)."""
+
+    def __init__(self, directory: Path, suffix: str, task_id: str, sequence: int) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self.temp_path = directory / f"tmp_{secrets.token_hex(16)}{suffix}"
+        self.start = time.time()
+        self.temp_path = directory / (f"{temp_prefix(task_id)}{sequence}_{int(self.start)}_"
+                                      f"{secrets.token_hex(8)}{suffix}")
         self.fd = os.open(self.temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         self.bytes = 0
-        self.start = time.time()
         self._last_sync = time.monotonic()
         self._syncing = False
 
@@ -112,14 +139,7 @@ class RecordFile:
             os.fsync(self.fd)
         finally:
             os.close(self.fd)
-        final_path.parent.mkdir(parents=True, exist_ok=True)
-        target, n = final_path, 1
-        while target.exists():
-            target = final_path.with_name(f"{final_path.stem}_{n}{final_path.suffix}")
-            n += 1
-        os.replace(self.temp_path, target)
-        _fsync_dir(target.parent)
-        return target
+        return finalize(self.temp_path, final_path)
 
     def abandon(self) -> None:
         """Close without renaming (an empty file is removed)."""
@@ -132,6 +152,18 @@ class RecordFile:
                 self.temp_path.unlink()
             except OSError:
                 pass
+
+
+def finalize(temp_path: Path, final_path: Path) -> Path:
+    """Atomic rename to `final_path` (`_N` added when taken), then fsync of the directory."""
+    final_path.parent.mkdir(parents=True, exist_ok=True)
+    target, n = final_path, 1
+    while target.exists():
+        target = final_path.with_name(f"{final_path.stem}_{n}{final_path.suffix}")
+        n += 1
+    os.replace(temp_path, target)
+    _fsync_dir(target.parent)
+    return target
 
 
 def _fsync_dir(directory: Path) -> None:
