@@ -379,3 +379,21 @@ async def test_channels_without_provider_module(wapi):
     assert r.message == "[HTTP] Stream object could not be patched (400)"
     r = await wapi.get(base + "/multiplexChannels")
     assert r.message == "[HTTP] Could not get the multiplex provider (500)"
+
+
+async def test_record_and_push_tasks_survive_an_app_patch_and_end_with_the_app(wapi):
+    """PATCH re-creates the app: its tasks are handed over (the storage keeps them); DELETE ends them."""
+    r = await wapi.post(A + ":startRecord", {"id": "r1", "stream": {"name": "s"}, "filePath": "p/${Id}.mp4"})
+    assert r.status == 200 and r.json["response"]["state"] == "ready"
+    r = await wapi.post(A + ":startPush", {"id": "p1", "stream": {"name": "s"}, "protocol": "mpegts",
+                                           "url": "udp://127.0.0.1:9"})
+    assert r.status == 200 and r.json["response"]["state"] == "ready"
+    assert (await wapi.patch(A, {"publishers": {"file": {}, "push": {}, "llhls": {}, "ovt": {}}})).status == 200
+    assert [t["id"] for t in (await wapi.post(A + ":records")).json["response"]] == ["r1"]
+    assert [t["id"] for t in (await wapi.post(A + ":pushes")).json["response"]] == ["p1"]
+    app = wapi.server.registry.app("w", "a")
+    assert wapi.server.records.tasks[("w", "a")]["r1"].app is app
+    assert wapi.server.pushes.tasks[("w", "a")]["p1"].app is app
+    push = wapi.server.pushes.tasks[("w", "a")]["p1"]
+    assert (await wapi.delete(A)).status == 200
+    assert wapi.server.records.tasks.get(("w", "a")) is None and push.state == "stopped"

@@ -314,10 +314,10 @@ class PushModule(TaskModule):
         task = tasks.get(push_id)
         if task is None:
             raise HttpError(404, f"Could not find id '{push_id}': [{app.vhost.name}/{app.name}]")
-        await self._finish(task)
+        await self.finish_task(task)
         tasks.pop(push_id, None)
 
-    async def _finish(self, task: PushTask) -> None:
+    async def finish_task(self, task: PushTask) -> None:
         task.state = "stopping"
         task.stopping = True
         if task.sink is not None:
@@ -355,17 +355,17 @@ class PushModule(TaskModule):
         if gop is not None:
             stream.remove_sink(gop)
         for task in self.tasks_of(stream):
-            sink = task.sink
-            if sink is not None and sink.stream is stream:
-                stream.remove_sink(sink)
-                task.sink = None
-                task.queue.clear()
-                task.queue.connected = False
-                task.queue.ready.set()         # the worker notices and waits for the stream
+            if task.sink is not None and task.sink.stream is stream:
+                self.park(task)
 
-    async def on_app_deleted(self, app: "Application") -> None:
-        for task in self.tasks.pop((app.vhost.name, app.name), {}).values():
-            await self._finish(task)
+    def park(self, task: PushTask) -> None:
+        """Leave the stream; the worker notices and waits for it (or for the re-created app)."""
+        if task.sink is not None:
+            task.sink.stream.remove_sink(task.sink)
+            task.sink = None
+        task.queue.clear()
+        task.queue.connected = False
+        task.queue.ready.set()
 
     def validate(self, body: dict[str, Any]) -> "PushRequest":
         from ome.api import action_bodies as bodies
@@ -380,4 +380,4 @@ class PushModule(TaskModule):
     async def shutdown(self) -> None:
         for tasks in self.tasks.values():
             for task in tasks.values():
-                await self._finish(task)
+                await self.finish_task(task)

@@ -433,11 +433,11 @@ class RecordModule(TaskModule):
             raise HttpError(404, f"There is no record information related to the ID [{record_id}]")
         task.state = "stopping"
         reply = task.json()
-        await self._finish(task)
+        await self.finish_task(task)
         tasks.pop(record_id, None)
         return reply
 
-    async def _finish(self, task: RecordTask) -> None:
+    async def finish_task(self, task: RecordTask) -> None:
         task.detach()
         await task.drain()
         if task.state != "error":
@@ -473,10 +473,10 @@ class RecordModule(TaskModule):
                     task.state = "ready"          # waits for the stream to come back
 
     # -- apps, restore ------------------------------------------------------------------------
-    async def on_app_deleted(self, app: "Application") -> None:
-        tasks = self.tasks.pop((app.vhost.name, app.name), {})
-        for task in tasks.values():
-            await self._finish(task)
+    def park(self, task: RecordTask) -> None:
+        task.detach()
+        if task.state == "recording":
+            task.state = "ready"
 
     def validate(self, body: dict[str, Any]) -> "RecordRequest":
         from ome.api import action_bodies as bodies

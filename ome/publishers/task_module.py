@@ -36,6 +36,7 @@ class TaskModule:
     def __init__(self, server: Any) -> None:
         self.server = server
         self.tasks: dict[tuple[str, str], dict[str, Any]] = {}   # (vhost, app) -> id -> task
+        self._parked: dict[tuple[str, str], dict[str, Any]] = {}  # apps being re-created (PATCH)
 
     def app_tasks(self, app: "Application") -> dict[str, Any]:
         return self.tasks.setdefault((app.vhost.name, app.name), {})
@@ -92,5 +93,35 @@ class TaskModule:
     def resume(self, app: "Application", request: Any, stored: Any) -> Any:
         raise NotImplementedError
 
+    # -- apps ------------------------------------------------------------------------------------
+    async def on_app_deleted(self, app: "Application") -> None:
+        """DELETE: the app's tasks end. PATCH (recreate_app, `app.replaced`): they are parked and
+        handed to the new app, as the storage keeps them."""
+        key = (app.vhost.name, app.name)
+        tasks = self.tasks.pop(key, {})
+        if app.replaced:
+            for task in tasks.values():
+                self.park(task)
+            self._parked[key] = tasks
+            return
+        for task in tasks.values():
+            await self.finish_task(task)
+
     async def on_app_created(self, app: "Application") -> None:
-        return None
+        tasks = self._parked.pop((app.vhost.name, app.name), None)
+        if not tasks:
+            return
+        if not self.has_app(app):
+            for task in tasks.values():
+                await self.finish_task(task)
+            return
+        for task in tasks.values():
+            task.app = app
+            self.app_tasks(app)[task.id] = task
+            self.attach_existing(task)
+
+    def park(self, task: Any) -> None:
+        raise NotImplementedError
+
+    async def finish_task(self, task: Any) -> None:
+        raise NotImplementedError

@@ -123,6 +123,9 @@ class Application:
     dynamic: bool = False
     streams: dict[str, Stream] = field(default_factory=dict)
     created_time: float = field(default_factory=time.time)
+    # True while recreate_app replaces this app: modules may hand their per-app state (record
+    # and push tasks) over to the app created next under the same name.
+    replaced: bool = False
 
     @property
     def key(self) -> str:
@@ -267,6 +270,7 @@ class Registry:
         back with its old config and the error is raised.
         """
         vhost, old_config, position = app.vhost, app.config, list(app.vhost.apps).index(app.name)
+        app.replaced = True
         await self.delete_app(app)
         try:
             new = await self.create_app(vhost, config, name=app.name, dynamic=app.dynamic)
