@@ -90,6 +90,12 @@ class Ome:
         async with self.http.get(url, headers={"Authorization": basic_auth(TOKEN)}) as r:
             return r.status, await r.json(content_type=None)
 
+    async def stream_stats(self, name: str) -> dict:
+        url = f"http://127.0.0.1:{self.ports['api']}/v1/stats/current/vhosts/default/apps/app/streams/{name}"
+        async with self.http.get(url, headers={"Authorization": basic_auth(TOKEN)}) as r:
+            assert r.status == 200
+            return (await r.json(content_type=None))["response"]
+
     async def wait_master(self, name: str, timeout: float = 15.0) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -237,6 +243,8 @@ async def test_srt_ffmpeg_srt_live_transmit_and_udp_mpegts_to_llhls(ome, tmp_pat
         assert (video["codec"], video["width"], video["height"]) == ("H264", 320, 240)
         assert video["bitrateLatest"] > 0 and video["framerateLatest"] > 25
         assert (await ome.stream_info("slt"))[1]["response"]["input"]["sourceType"] == "SRT"
+        stats = await ome.stream_stats("srtstream")                 # bytes counted by the provider
+        assert stats["totalBytesIn"] > 500_000 and stats["avgThroughputIn"] > 100_000, stats
         st, info = await ome.stream_info(f"stream_{udp_port}")
         assert st == 200 and info["response"]["input"]["sourceType"] == "MPEGTS", info
         # the refused caller: ffmpeg fails, ome says why

@@ -98,6 +98,9 @@ class SrtSession:
     def srt_data(self, sock: int) -> None:
         if self.closed:
             return
+        if self.ingest.ended:                 # its application went away before it was published
+            self.close("application gone")
+            return
         io = self.provider.io
         buf = self.buf
         if io.take_into(sock, buf) > 0:
@@ -166,7 +169,7 @@ class SrtProvider:
                 self._listeners[sock] = port
             self.ports.append(port)
         self._timer = asyncio.ensure_future(self._silence_loop())
-        log.info("SRT Provider listening on %s port %s%s", ", ".join(hosts), self.bind.port,
+        log.info("SRT Provider listening on %s port %s/srt%s", ", ".join(hosts), str(self.bind.port).rsplit("/", 1)[0],
                  " (encrypted)" if self.options.passphrase else "")
 
     async def stop(self) -> None:

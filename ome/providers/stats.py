@@ -114,3 +114,27 @@ def track_info(track: Track) -> dict[str, Any]:
             "bitrateAvg": bitrate_avg, "bitrateLatest": bitrate_latest,
         }
     return item
+
+
+class IngestMetrics:
+    """`stream.metrics` of an input stream fed by a byte-counting provider (SRT, MPEG-TS): what
+    `/v1/stats/current/.../streams/{s}` shows for it. `source` has `bytes_in` (int) and
+    `last_recv_wall` (epoch seconds), both kept by the provider."""
+
+    def __init__(self, source: Any, created: float) -> None:
+        self.source = source
+        self.created = created
+        self._last = (created, 0)              # (wall, bytes) at the previous GET
+        self._max = 0
+
+    def to_api_json(self) -> dict[str, Any]:
+        import time
+        from ome.api.jsonfmt import format_time
+        now, total = time.time(), int(self.source.bytes_in)
+        span = max(now - self.created, 1e-3)
+        then, before = self._last
+        last = int((total - before) * 8 / max(now - then, 1e-3))
+        self._last = (now, total)
+        self._max = max(self._max, last)
+        return {"totalBytesIn": total, "avgThroughputIn": int(total * 8 / span), "lastThroughputIn": last,
+                "maxThroughputIn": self._max, "lastRecvTime": format_time(self.source.last_recv_wall)}

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ome._native import ffi, lib
 from ome.media import MediaKind, Packet, Track
-from ome.providers.stats import count_packet, new_stats
+from ome.providers.stats import IngestMetrics, count_packet, new_stats
 
 if TYPE_CHECKING:
     from ome.runtime.registry import Application, Registry, Stream
@@ -62,6 +62,7 @@ class TsIngest:
         self.tracks: list[Track] = []
         self.bytes_in = 0
         self.last_recv = time.monotonic()
+        self.last_recv_wall = time.time()
         self.ended = False
         self._warned_ids: set[int] = set()
 
@@ -75,6 +76,7 @@ class TsIngest:
             return
         self.bytes_in += length
         self.last_recv = time.monotonic()
+        self.last_recv_wall = time.time()
         if lib.omn_ts_demux_feed(self.demux, data, length) != 0:
             raise MemoryError("MPEG-TS demuxer")
         self._drain()
@@ -154,6 +156,7 @@ class TsIngest:
             return
         stream = Stream(app=app, name=self.name, source_type=self.source_type, source_url=self.source_url)
         stream.stop_callback = self.stop_callback
+        stream.metrics = IngestMetrics(self, stream.created_time)      # type: ignore[attr-defined]
         stream.set_tracks(self.tracks)
         self.stream = stream
         self.registry.add_stream(stream)
