@@ -160,14 +160,18 @@ async def ome_enc(tmp_path):
         yield o
 
 
-def ffmpeg_ts(seconds: float, out: str, *extra: str, audio: bool = True) -> list[str]:
-    """ffmpeg -re: H.264 (GOP 30, no B-frames) + AAC in MPEG-TS to `out`."""
-    a_in = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"] if audio else []
-    a_enc = ["-c:a", "aac", "-ac", "2", "-b:a", "96k"] if audio else []
+def ffmpeg_ts(seconds: float, out: str, *extra: str, hevc_opus: bool = False) -> list[str]:
+    """ffmpeg -re: H.264 (GOP 30, no B-frames) + AAC (or HEVC + Opus) in MPEG-TS to `out`."""
+    if hevc_opus:
+        enc = ["-c:v", "libx265", "-x265-params", "log-level=none:keyint=30:min-keyint=30:bframes=0",
+               "-c:a", "libopus", "-b:a", "64k"]
+    else:
+        enc = ["-c:v", "libx264", "-tune", "zerolatency", "-g", str(FPS), "-c:a", "aac", "-b:a", "96k"]
     return ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
-            "-f", "lavfi", "-i", f"testsrc2=size=320x240:rate={FPS}", *a_in,
-            "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency",
-            "-g", str(FPS), "-sc_threshold", "0", "-pix_fmt", "yuv420p", *a_enc, *extra, "-f", "mpegts", out]
+            "-f", "lavfi", "-i", f"testsrc2=size=320x240:rate={FPS}",
+            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+            "-t", str(seconds), "-preset", "ultrafast", "-sc_threshold", "0", "-pix_fmt", "yuv420p",
+            "-ac", "2", *enc, *extra, "-f", "mpegts", out]
 
 
 async def spawn(cmd: list[str]) -> asyncio.subprocess.Process:
@@ -175,9 +179,9 @@ async def spawn(cmd: list[str]) -> asyncio.subprocess.Process:
                                                 stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
 
 
-async def judge_llhls(ome: Ome, name: str, tmp_path: Path, min_segments: int = 3) -> None:
+async def judge_llhls(ome: Ome, name: str, tmp_path: Path, min_segments: int = 3, audio_step: int = 1024) -> None:
     """Both chunklists: init + every complete segment decode cleanly, with exact timestamp steps
-    inside and across the segment joins (video 3000 ticks at 30 fps, audio 1024 samples)."""
+    inside and across the segment joins (video 3000 ticks at 30 fps, audio 1024 samples, Opus 960)."""
     lines = (await ome.wait_master(name)).splitlines()
     video = ome.origin + next(l for l in lines if l.startswith(f"/app/{name}/"))
     audio = ome.origin + _attrs(next(l for l in lines if l.startswith("#EXT-X-MEDIA:TYPE=AUDIO")).split(":", 1)[1])["URI"]
@@ -211,7 +215,7 @@ async def judge_llhls(ome: Ome, name: str, tmp_path: Path, min_segments: int = 3
         dts = [int(p["dts"]) for p in pk]
         steps = {b - a for a, b in zip(dts, dts[1:])}
         assert "K" in pk[0]["flags"]
-        assert steps == ({3000} if kind == "video" else {1024}), (name, kind, sorted(steps)[:10])
+        assert steps == ({3000} if kind == "video" else {audio_step}), (name, kind, sorted(steps)[:10])
         rc, _, err = await run("ffmpeg", "-v", "error", "-i", str(path), "-f", "null", "-")
         assert rc == 0 and err == "", (name, kind, err)
 
@@ -312,6 +316,18 @@ async def test_hlsjs_plays_srt_stream(ome):
     played = res["currentTime"] - res["firstTime"]
     wall = res["wallSeconds"] - res["playingAt"]
     assert played >= 0.85 * wall and wall >= 7, (played, wall)
+
+
+@pytest.mark.timeout(60)
+async def test_udp_mpegts_hevc_opus_to_llhls(ome, tmp_path):
+    pub = await spawn(ffmpeg_ts(8, f"udp://127.0.0.1:{ome.ports['udp']}?pkt_size=1316", hevc_opus=True))
+    name = f"stream_{ome.ports['udp']}"
+    try:
+        master = await ome.wait_master(name)
+        assert 'CODECS="hvc1.' in master and ",opus" in master, master
+        await judge_llhls(ome, name, tmp_path, audio_step=960)
+    finally:
+        await stop(pub)
 
 
 # ------------------------------------------------------------------ damaged MPEG-TS over UDP
