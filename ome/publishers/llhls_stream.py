@@ -199,7 +199,11 @@ class LlhlsStream:
         return self.pt_ticks / self.pt_timescale if self.pt_ticks else self.config.chunk_duration
 
     def part_hold_back(self) -> float:
-        return max(self.config.part_hold_back, 3 * self.pt_seconds)
+        # three PART-TARGETs as the playlist prints it (rounded up to the microsecond): 3 x the exact
+        # value can round below that (90 kHz input: PT 45750 ticks = 0.508334, 3 x 0.5083333 = 1.525)
+        pt_micro = (-(-self.pt_ticks * 1_000_000 // self.pt_timescale) if self.pt_ticks
+                    else round(self.config.chunk_duration * 1_000_000))
+        return max(self.config.part_hold_back, 3 * pt_micro / 1_000_000)
 
     def ready(self) -> bool:
         if self._ready:
