@@ -350,10 +350,14 @@ async def test_master_and_media_playlists_conform_after_every_update(live_factor
             assert abs(_pdt_s(common[s["msn"]]["pdt"]) - _pdt_s(s["pdt"])) <= 1024 / 48000 + 0.001
             checked += 1
     assert checked >= 3
-    # PL-09: PDT advances by EXTINF (±1 ms)
+    # PL-09: PDT advances by EXTINF (±1 ms) while the feed keeps real time; a feed that fell
+    # more than 0.5 s behind the wall clock (a loaded machine) re-anchors PDT (§2.7 #9)
     for pl in (v, a):
         for s1, s2 in zip(pl["segments"], pl["segments"][1:]):
-            assert abs(_pdt_s(s1["pdt"]) + s1["duration"] - _pdt_s(s2["pdt"])) <= 0.0015
+            if live.llhls.pdt_reanchors == 0:
+                assert abs(_pdt_s(s1["pdt"]) + s1["duration"] - _pdt_s(s2["pdt"])) <= 0.0015
+            else:
+                assert _pdt_s(s2["pdt"]) > _pdt_s(s1["pdt"])
 
 
 def _pdt_s(value: str) -> float:
@@ -628,3 +632,29 @@ async def test_host_header_selects_the_virtual_host(live_factory, http):
     assert (await get(http, url, headers={"Host": "any.name:1234"}))[0] == 200
     for host in ("tv.example.com", "TV.example.com:8080"):
         assert (await get(http, url, headers={"Host": host}))[0] == 404, host   # -> tv vhost: no stream
+
+
+async def test_program_date_time_follows_the_wall_clock(live_factory, http):
+    """§2.7 #9: a feed running 4x faster than real time drifts from the wall clock by 1.5 s per
+    2 s segment; PDT is re-anchored at segment boundaries, so every segment's PDT stays within
+    the drift bound of when it was made, is UTC, and is the same for MSN n in both tracks."""
+    live = await live_factory(speed=4.0)
+    st, _, body = await get(http, f"{live.base}/llhls.m3u8")
+    lines = body.decode().splitlines()
+    uris = {"video": next(l for l in lines if l.startswith("/app/")),
+            "audio": next(l for l in lines if "URI=" in l).split('URI="')[1].rstrip('"')}
+    await asyncio.sleep(2.5)                                    # ~10 s of media: 4-5 segments
+    pls = {k: parse_media((await get(http, f"http://127.0.0.1:{live.port}{u}"))[2].decode())
+           for k, u in uris.items()}
+    now = time.time()
+    assert live.llhls.pdt_reanchors >= 2
+    video = pls["video"]["segments"]
+    assert len(video) >= 4
+    for seg in video[1:]:                                       # MSN 0 starts where the stream started
+        assert now - 3.0 < _pdt_s(seg["pdt"]) <= now + 0.1, (seg["pdt"], now)
+    steps = [_pdt_s(b["pdt"]) - _pdt_s(a["pdt"]) for a, b in zip(video, video[1:])]
+    assert all(step < a["duration"] - 0.5 for step, a in zip(steps, video)), steps   # wall time, not media time
+    audio = {s["msn"]: s["pdt"] for s in pls["audio"]["segments"]}
+    for seg in video[1:]:
+        if seg["msn"] in audio:
+            assert abs(_pdt_s(audio[seg["msn"]]) - _pdt_s(seg["pdt"])) <= 1024 / 48000 + 0.001

@@ -31,6 +31,7 @@ _KEY_CHARS = string.ascii_letters + string.digits
 PROBE_FRAMES = 5             # video frames looked at to fix the part target
 MAX_PENDING = 512            # packets held until the video frame duration is known
 MAX_WAITERS = 1000           # parked blocking requests per stream (then 503 at once)
+PDT_DRIFT_MS = 500           # media clock vs wall clock drift that re-anchors PROGRAM-DATE-TIME
 BACKWARD_JUMP_MS = 100       # input time going back more than this: discontinuity (less: sample dropped)
 
 
@@ -164,6 +165,7 @@ class LlhlsStream:
         # stream epoch: first dts seen (value, timescale) and its wall time
         self._t0: tuple[int, int] | None = None
         self._t0_wall_ms = 0
+        self.pdt_reanchors = 0                   # times PDT was re-anchored to the wall clock
         self._pending: list[Packet] = []
         self._video_dts: dict[int, list[int]] = {}   # first dts of each video track (frame probe)
         self._frame_ticks = 0                    # mean video frame duration, 90 kHz
@@ -405,6 +407,8 @@ class LlhlsStream:
         while lib.omn_llhls_pop_part(st.packager, part):
             got = True
             try:
+                if part.part_index == 0 and part.segment > self.first_msn and (st is self.lead or self.lead is None):
+                    self._reanchor_pdt(part, st.timescale)
                 pdt = self._t0_wall_ms + int(part.start) * 1000 // st.timescale
                 st.add_part(part, pdt, self.keep_segments())
                 if st is self.lead and part.part_index == 0 and part.segment > self.first_msn:
@@ -415,6 +419,20 @@ class LlhlsStream:
                 lib.omn_buf_free(ffi.addressof(part, "bytes"))
         if got:
             self._notify()
+
+    def _reanchor_pdt(self, part: Any, timescale: int) -> None:
+        """PROGRAM-DATE-TIME follows the wall clock: at a segment boundary of the lead track, when
+        the media clock has drifted more than PDT_DRIFT_MS from the wall clock (publisher clock
+        skew, a stalled or bursting feed), the anchor moves so the new segment's PDT is the wall
+        time again. Every track's segment n takes its PDT after this (audio cuts follow video), so
+        MSN n keeps one PDT across tracks."""
+        end_ms = self._t0_wall_ms + (int(part.start) + int(part.duration)) * 1000 // timescale
+        drift = int(time.time() * 1000) - end_ms
+        if abs(drift) > PDT_DRIFT_MS:
+            self._t0_wall_ms += drift
+            self.pdt_reanchors += 1
+            log.info("llhls %s/%s: program date-time re-anchored by %+d ms at segment %d",
+                     self.app, self.name, drift, int(part.segment))
 
     # -- events / conclude -----------------------------------------------------------
     def media_time_ms(self) -> int:
