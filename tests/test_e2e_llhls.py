@@ -341,6 +341,14 @@ async def test_hlsjs_plays_low_latency_and_receives_send_event_id3(ome):
                            {"frameType": "TIT2", "data": f"title-{n}"}]})
             assert st == 200 and body["statusCode"] == 200, body
             sent.append(n)
+            if n == 2:                  # an ad break: SCTE-35 splice out, then back in
+                st, body = await ome.action("sendEvent", {"eventFormat": "scte35", "events": [
+                    {"spliceCommand": "spliceInsert", "id": 42, "type": "out", "duration": 4000}]})
+                assert st == 200 and body["statusCode"] == 200, body
+            if n == 3:
+                st, body = await ome.action("sendEvent", {"eventFormat": "scte35",
+                                                          "events": [{"id": 42, "type": "in"}]})
+                assert st == 200 and body["statusCode"] == 200, body
             await asyncio.sleep(2.5)
         rc, res = await player.result(40)
     finally:
@@ -378,6 +386,11 @@ async def test_hlsjs_plays_low_latency_and_receives_send_event_id3(ome):
     # PART-HOLD-BACK (3 x part target = 1.63 s here), snapped back to an INDEPENDENT part
     # (keyframe every 1 s): measured 2.3-2.9 s here. The bound leaves room for a loaded CI machine.
     assert lat["latency_median"] < 3.5 and lat["pdt_lag_median"] < 3.5, lat
+    # the SCTE-35 ad break arrived as one hls.js DateRange (out and in tags merged by ID)
+    print("dateRanges:", res["dateRanges"])
+    dr = res["dateRanges"].get("splice-42")
+    assert dr and dr["valid"] and dr["scte35Out"].startswith("0xFC") and dr["scte35In"].startswith("0xFC"), dr
+    assert dr["plannedDuration"] == 4 and 2.0 <= dr["duration"] <= 3.5, dr
     # ID3: every TXXX/TIT2 pair sent arrived as decoded cues with the same values, in order
     cues = res["cues"]
     print("cues:", sorted({(c["key"], c["info"], c["data"]) for c in cues}))
@@ -390,7 +403,12 @@ async def test_hlsjs_plays_low_latency_and_receives_send_event_id3(ome):
     starts = [min(c["start"] for c in cues if c["data"] == f"hello-{n}") for n in sent]
     assert starts == sorted(starts) and len(set(starts)) == len(starts), starts
     assert all(res["firstTime"] - 1 <= s <= res["currentTime"] for s in starts), (starts, res["firstTime"])
-    assert not {c["data"] for c in cues} - {f"hello-{n}" for n in sent} - {f"title-{n}" for n in sent}
+    # nothing else came as ID3 (hls.js also adds metadata cues for DATERANGE attributes, keyed
+    # by attribute name, e.g. SCTE35-OUT: those are the ad break above)
+    id3_cues = [c for c in cues if re.fullmatch(r"[A-Z0-9]{4}", c["key"] or "")]
+    assert not {c["data"] for c in id3_cues} - {f"hello-{n}" for n in sent} - {f"title-{n}" for n in sent}
+    assert {c["key"] for c in cues} - {c["key"] for c in id3_cues} <= {
+        "SCTE35-OUT", "SCTE35-IN", "PLANNED-DURATION", "DURATION", "START-DATE", "ID", "END-DATE"}
     # FRAG_PARSING_METADATA: the raw emsg ID3 samples carry the same text
     meta = " ".join(m["text"] for m in res["metadataSamples"])
     assert all(f"hello-{n}" in meta and f"title-{n}" in meta for n in sent), res["metadataSamples"]

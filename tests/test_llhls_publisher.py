@@ -658,3 +658,49 @@ async def test_program_date_time_follows_the_wall_clock(live_factory, http):
     for seg in video[1:]:
         if seg["msn"] in audio:
             assert abs(_pdt_s(audio[seg["msn"]]) - _pdt_s(seg["pdt"])) <= 1024 / 48000 + 0.001
+
+
+async def test_scte35_and_cue_markers_become_the_same_dateranges_in_every_chunklist(live_factory, http):
+    """§2.7 #17: :sendEvent cue/scte35 → EXT-X-DATERANGE (RFC 8216bis 4.4.5.1.4) with SCTE35-OUT /
+    SCTE35-IN splice_insert sections that an independent parser (threefive) decodes; identical in
+    the video and audio chunklists, also in delta updates; the splice in closes the splice out."""
+    import threefive
+    from ome.api.services import EventRequest
+    live = await live_factory(speed=2.0)
+    st, _, body = await get(http, f"{live.base}/llhls.m3u8")
+    lines = body.decode().splitlines()
+    uris = [f"http://127.0.0.1:{live.port}{u}" for u in
+            (next(l for l in lines if l.startswith("/app/")),
+             next(l for l in lines if "URI=" in l).split('URI="')[1].rstrip('"'))]
+    assert live.input.send_event(EventRequest("scte35", "event", False, [
+        {"spliceCommand": "spliceInsert", "id": 77, "type": "out", "duration": 30000, "autoReturn": True}]))
+    assert live.input.send_event(EventRequest("cue", "event", False, [{"cueType": "out", "duration": 15000}]))
+    await asyncio.sleep(1.0)
+    assert live.input.send_event(EventRequest("scte35", "event", False, [{"id": 77, "type": "in"}]))
+
+    def dateranges(text: str) -> list[dict]:
+        return [_attrs(l.split(":", 1)[1]) for l in text.splitlines() if l.startswith("#EXT-X-DATERANGE:")]
+
+    texts = [(await get(http, u))[2].decode() for u in uris]
+    ranges = [dateranges(t) for t in texts]
+    assert ranges[0] == ranges[1] and len(ranges[0]) == 3, texts[0]     # identical in video and audio
+    out77 = next(r for r in ranges[0] if r["ID"] == "splice-77" and "SCTE35-OUT" in r)
+    in77 = next(r for r in ranges[0] if r["ID"] == "splice-77" and "SCTE35-IN" in r)
+    cue1 = next(r for r in ranges[0] if r["ID"] != "splice-77")
+    assert out77["ID"] == in77["ID"] == "splice-77" and cue1["ID"] == "cue-1"
+    assert out77["START-DATE"] == in77["START-DATE"] and out77["START-DATE"].endswith("Z")
+    assert out77["PLANNED-DURATION"] == "30.000" and cue1["PLANNED-DURATION"] == "15.000"
+    assert 1.8 <= float(in77["DURATION"]) <= 3.2                       # stream time between out and in (2x)
+    cue = threefive.Cue(out77["SCTE35-OUT"])
+    cue.decode()
+    cmd = cue.command.get()
+    assert cmd["name"] == "Splice Insert" and cmd["splice_event_id"] == 77 and cmd["out_of_network_indicator"]
+    assert cmd["break_duration"] == 30.0 and cmd["break_auto_return"] and cmd["time_specified_flag"]
+    back = threefive.Cue(in77["SCTE35-IN"])
+    back.decode()
+    assert back.command.get()["splice_event_id"] == 77 and not back.command.get()["out_of_network_indicator"]
+    assert back.command.get()["pts_time"] > cmd["pts_time"]
+    delta = (await get(http, f"{uris[0]}?_HLS_skip=YES"))[2].decode()
+    assert dateranges(delta) == ranges[0]                                # kept in delta updates
+    # every DATERANGE of the playlist stays parseable by the conformance checks
+    check_media(parse_media(texts[0]))

@@ -288,6 +288,17 @@ int omn_llhls_finish(omn_llhls *p, uint64_t last_duration);
 /* Moves the oldest completed part into *out (1), or returns 0 when none. */
 int omn_llhls_pop_part(omn_llhls *p, omn_llhls_part *out);
 
+/* ---- scte35: splice_info_section for ad markers (scte35.c) --------- */
+/* Appends one SCTE-35 splice_info_section (table_id 0xFC, no encryption,
+ * pts_adjustment 0, no descriptors, CRC_32) carrying a splice_insert() for
+ * the whole program: splice_event_id, out_of_network (1 = leave the network
+ * feed, 0 = return), splice_time pts_90k (33 bits, wrapped), and when
+ * duration_90k > 0 a break_duration with auto_return. Used for the
+ * SCTE35-OUT / SCTE35-IN attributes of EXT-X-DATERANGE markers.
+ * 0, or OMN_CMAF_ENOMEM (out unchanged). */
+int omn_scte35_splice_insert(omn_buf *out, uint32_t event_id, int out_of_network,
+                             uint64_t pts_90k, uint64_t duration_90k, int auto_return);
+
 /* ---- rtmp: handshake, chunk stream, AMF0, FLV tags, codec configs ---- */
 /* rtmp_handshake.c, rtmp_chunk.c, amf0.c, flv.c, h264_sps.c, hevc_sps.c,
  * sps_codec_string.c, aac_asc.c, opus_head.c (the codec-config parsers are

@@ -110,6 +110,8 @@ def media_playlist(s: "LlhlsStream", st: "TrackState", *, skip: bool = False) ->
                 break
         if skipped:
             out.append(f"#EXT-X-SKIP:SKIPPED-SEGMENTS={skipped}")
+    # ad markers: the same tags in every chunklist, also in delta updates (no CAN-SKIP-DATERANGES)
+    out += s.markers.lines(segs[0].pdt_ms if segs else 0, pdt)
     with_parts = {seg.msn for seg in segs[-3:]}
     for seg in segs[skipped:]:
         if seg.discontinuity:

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from ome._native import ffi, lib
 from ome.media import MediaKind, Packet
 
+from .llhls_markers import Markers
+
 if TYPE_CHECKING:
     from ome.config.publishers import LlhlsPublisher as LlhlsConfig
     from ome.runtime.registry import Stream
@@ -165,6 +167,9 @@ class LlhlsStream:
         # stream epoch: first dts seen (value, timescale) and its wall time
         self._t0: tuple[int, int] | None = None
         self._t0_wall_ms = 0
+        self.markers = Markers()                 # cue/scte35 → EXT-X-DATERANGE
+        self._last_key_ms: int | None = None     # lead video: newest key frame (stream ms)
+        self._key_interval_ms = 0
         self.pdt_reanchors = 0                   # times PDT was re-anchored to the wall clock
         self._pending: list[Packet] = []
         self._video_dts: dict[int, list[int]] = {}   # first dts of each video track (frame probe)
@@ -396,6 +401,10 @@ class LlhlsStream:
             return
         st.last_in_dts = dts
         self._last_media_ms = dts * 1000 // out_ts
+        if packet.keyframe and st is self.lead:
+            if self._last_key_ms is not None and self._last_media_ms > self._last_key_ms:
+                self._key_interval_ms = self._last_media_ms - self._last_key_ms
+            self._last_key_ms = self._last_media_ms
         frame = st.codec_info.frame_ticks if st.media_type == "audio" else 0
         self._end_ms = max(self._end_ms, (dts + (frame or out_ts // 30)) * 1000 // out_ts)
         self._last_media_wall = time.monotonic()
@@ -444,9 +453,11 @@ class LlhlsStream:
         """StreamSink side of :sendEvent (an ome.api.services.EventRequest, or the provider's
         StreamEvent with timestamp_ms on the packets' clock): one emsg with one id per event in
         every selected track (reference §4.3)."""
-        if getattr(event, "event_format", "") != "id3v2":
-            log.info("llhls %s/%s: %s events are not carried", self.app, self.name,
-                     getattr(event, "event_format", "?"))
+        event_format = getattr(event, "event_format", "")
+        if event_format in ("cue", "scte35"):
+            return self.add_marker(event_format, event.events)
+        if event_format != "id3v2":
+            log.info("llhls %s/%s: %s events are not carried", self.app, self.name, event_format or "?")
             return False
         from .llhls import id3_tag
         tag = id3_tag(event.events)
@@ -459,6 +470,17 @@ class LlhlsStream:
         event_id = self._event_id
         self._event_id += 1
         return self.add_event(tag, event.event_type, event_id, at)
+
+    def add_marker(self, event_format: str, events: list[Any]) -> bool:
+        """A cue/scte35 marker (EXT-X-DATERANGE in every chunklist), one key frame interval
+        ahead of the current media time (reference §4.5)."""
+        if not self._started or self.ended:
+            return False
+        at_ms = self.media_time_ms() + (self._key_interval_ms or self.segment_ms)
+        if not self.markers.add(event_format, events, at_ms, lambda ms: self._t0_wall_ms + ms):
+            return False
+        self.render_cache.clear()
+        return True
 
     def add_event(self, id3: bytes, event_type: str, event_id: int, at_ms: int | None = None) -> bool:
         if not self._started or self.ended:

@@ -50,7 +50,7 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>ome hls check</title>
   const emit = (type, o) => console.log('@@' + JSON.stringify(Object.assign({ type }, o)));
   const v = document.getElementById('v');
   const out = { src, hlsVersion: Hls.version, hlsSupported: Hls.isSupported(), errors: [], ll: null,
-                levels: null, samples: [], metadataSamples: [], cues: [], fragsLoaded: 0, partsLoaded: 0,
+                levels: null, samples: [], metadataSamples: [], cues: [], dateRanges: {}, fragsLoaded: 0, partsLoaded: 0,
                 waiting: 0, ended: false, endlist: false, playingAt: null, firstTime: null,
                 levelSwitches: [], fragLevels: [] };
   const t0 = performance.now();
@@ -86,6 +86,12 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>ome hls check</title>
                canBlockReload: x.canBlockReload, partHoldBack: x.partHoldBack, holdBack: x.holdBack,
                canSkipUntil: x.canSkipUntil, preloadHint: !!x.preloadHint,
                renditionReports: (x.renditionReports || []).length };
+    // EXT-X-DATERANGE as hls.js parsed them (tags with one ID merged), newest view of each
+    for (const d of Object.values(x.dateRanges || {})) {
+      out.dateRanges[d.id] = { start: d.startDate ? d.startDate.toISOString() : null, duration: d.duration,
+                               plannedDuration: d.plannedDuration, valid: d.isValid,
+                               scte35Out: d.attr['SCTE35-OUT'] || null, scte35In: d.attr['SCTE35-IN'] || null };
+    }
   });
   hls.on(Hls.Events.FRAG_LOADED, (e, d) => {
     if (d.part) out.partsLoaded++; else out.fragsLoaded++;
