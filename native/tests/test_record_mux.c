@@ -17,6 +17,7 @@ static size_t make_au(uint8_t *out, int key, size_t body)
     out[0] = 0; out[1] = 0; out[2] = (uint8_t)(body >> 8); out[3] = (uint8_t)body;
     out[4] = key ? 0x65 : 0x41;
     for (size_t i = 1; i < body; i++) out[4 + i] = (uint8_t)(i * 7 + 1);
+    out[4 + body - 1] = 0x80;    /* rbsp_stop_one_bit: a NAL never ends in 0x00 (Annex B would trim it) */
     return body + 4;
 }
 
@@ -214,6 +215,89 @@ static void test_mpegts(void)
     CHECK(omn_ts_mux_new(&opus, 1, &m) < 0);
 }
 
+/* Round trip through the core's own demuxer (mpegts_demux.c): every access unit comes back
+ * with its bytes and timestamps, no continuity or PES errors, tracks with their configs. Frame
+ * sizes sweep the packet-boundary cases (stuffing of 0, 1, 2 and more bytes). */
+static void test_mpegts_round_trip(void)
+{
+    uint8_t avcc[256];
+    size_t avcc_len;
+    omn_mux_track t[2];
+    t[0] = tracks2(avcc, &avcc_len);
+    t[1] = (omn_mux_track){OMN_CODEC_AAC, ASC_LC_48K_STEREO, 2, 48000};
+    omn_ts_mux *m;
+    CHECK_EQ(omn_ts_mux_new(t, 2, &m), 0);
+    omn_ts_demux *d = omn_ts_demux_new();
+    CHECK(d != NULL);
+    omn_buf out = {0};
+    enum { FRAMES = 240 };
+    static uint8_t au[FRAMES][800];
+    size_t au_len[FRAMES];
+    uint8_t aac[FRAMES][300];
+    size_t aac_len[FRAMES];
+    for (int i = 0; i < FRAMES; i++) {
+        au_len[i] = make_au(au[i], i % 30 == 0, 150 + (size_t)i * 3 % 600);
+        CHECK_EQ(omn_ts_mux_write(m, &out, 0, au[i], au_len[i], 3000LL * i, 3000LL * i + 6000, i % 30 == 0), 0);
+        aac_len[i] = 100 + (size_t)i % 190;
+        for (size_t k = 0; k < aac_len[i]; k++) aac[i][k] = (uint8_t)(k * 31 + i);
+        aac[i][0] = 0x21;
+        CHECK_EQ(omn_ts_mux_write(m, &out, 1, aac[i], aac_len[i], 1024LL * i, 1024LL * i, 1), 0);
+    }
+    CHECK_EQ(omn_ts_demux_feed(d, out.data, out.len), 0);
+    omn_ts_demux_flush(d);
+    omn_ts_unit u;
+    int ev, videos = 0, audios = 0, tracks_seen = 0, video_index = -1;
+    while ((ev = omn_ts_demux_next(d, &u)) != OMN_TS_NONE) {
+        if (ev == OMN_TS_TRACKS) {
+            tracks_seen++;
+            CHECK_EQ(omn_ts_demux_track_count(d), 2);
+            for (int k = 0; k < 2; k++) {
+                omn_ts_track tr;
+                CHECK_EQ(omn_ts_demux_track(d, k, &tr), 0);
+                if (tr.codec == OMN_CODEC_H264) {
+                    video_index = k;
+                    CHECK_EQ(tr.width, 320);
+                    CHECK_EQ(tr.height, 240);
+                } else {
+                    CHECK_EQ(tr.codec, OMN_CODEC_AAC);
+                    CHECK_EQ(tr.sample_rate, 48000);
+                    CHECK_EQ(tr.channels, 2);
+                }
+            }
+            continue;
+        }
+        if (u.track == video_index) {
+            int i = videos++;
+            if (i >= FRAMES) break;
+            CHECK_EQ(u.dts, 3000LL * i);
+            CHECK_EQ(u.pts, 3000LL * i + 6000);
+            CHECK_EQ(u.keyframe, i % 30 == 0);
+            /* our IDR/slice NAL is the last one of the unit (parameter sets may precede it) */
+            CHECK(u.len >= au_len[i]);
+            if (u.len >= au_len[i]) CHECK_EQ(memcmp(u.data + u.len - au_len[i], au[i], au_len[i]), 0);
+        } else {
+            int i = audios++;
+            if (i >= FRAMES) break;
+            CHECK_EQ(u.dts, 1024LL * i);
+            CHECK_EQ(u.len, aac_len[i]);
+            if (u.len == aac_len[i]) CHECK_EQ(memcmp(u.data, aac[i], aac_len[i]), 0);
+        }
+    }
+    CHECK_EQ(tracks_seen, 1);
+    CHECK_EQ(videos, FRAMES);
+    CHECK_EQ(audios, FRAMES);
+    omn_ts_stats st;
+    omn_ts_demux_stats_get(d, &st);
+    CHECK_EQ(st.cc_errors, 0);
+    CHECK_EQ(st.crc_errors, 0);
+    CHECK_EQ(st.pes_dropped, 0);
+    CHECK_EQ(st.sync_losses, 0);
+    CHECK_EQ(st.units_dropped, 0);
+    omn_buf_free(&out);
+    omn_ts_demux_free(d);
+    omn_ts_mux_free(m);
+}
+
 static void test_flv_body(void)
 {
     omn_buf b = {0};
@@ -244,6 +328,7 @@ int main(void)
 {
     test_fmp4_two_tracks();
     test_mpegts();
+    test_mpegts_round_trip();
     test_flv_body();
     if (failures) { fprintf(stderr, "%d failure(s)\n", failures); return 1; }
     puts("ok");
