@@ -992,6 +992,11 @@ int omn_xcode_start(omn_xcode *x);
 int omn_xcode_push(omn_xcode *x, int32_t track_id, int64_t pts, int64_t dts, int32_t keyframe,
                    const uint8_t *data, size_t len);
 
+/* End of input: every decoder and encoder is drained, so each output's last
+ * packets follow (its stats say `ended` once its encoder is empty). Later
+ * pushes are refused (OMN_XCODE_ESTATE). */
+int omn_xcode_end(omn_xcode *x);
+
 /* One encoded packet. data is owned by the session and valid until the next
  * omn_xcode_pop or omn_xcode_free; video is 4-byte length-prefixed. */
 typedef struct omn_xcode_packet {
@@ -1008,6 +1013,7 @@ int omn_xcode_pop(omn_xcode *x, omn_xcode_packet *p);
 enum omn_xcode_state { OMN_XCODE_RUNNING = 0, OMN_XCODE_FAILED = 1 };
 typedef struct omn_xcode_output_stats {
     int32_t state;             /* enum omn_xcode_state */
+    int32_t ended;             /* 1 after omn_xcode_end once the encoder is drained */
     uint64_t frames_in;        /* frames handed to the encoder */
     uint64_t packets_out;
     uint64_t bytes_out;

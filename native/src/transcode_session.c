@@ -39,6 +39,10 @@ typedef struct pkt_queue {
 
 struct xin;
 
+/* In a frame queue: the input ended (never freed). */
+static AVFrame eos_marker;
+#define EOS_FRAME (&eos_marker)
+
 typedef struct xout {
     omn_xcode *x;
     int index;
@@ -89,6 +93,7 @@ struct omn_xcode {
     xout outputs[MAX_OUTPUTS];
     int noutputs;
     int started;
+    int ended;                 /* omn_xcode_end was called */
     volatile int stop;
     pthread_mutex_t out_lock;
     pkt_queue out;
@@ -146,6 +151,9 @@ omn_xcode *omn_xcode_new(omn_notify *notify)
 {
     omn_xcode *x = calloc(1, sizeof *x);
     if (!x) return NULL;
+    /* libav's default INFO level writes encoder banners to stderr for every rendition;
+     * errors are reported through the stats instead. Process-wide, hence only lowered. */
+    if (av_log_get_level() > AV_LOG_ERROR) av_log_set_level(AV_LOG_ERROR);
     x->notify = notify;
     pthread_mutex_init(&x->out_lock, NULL);
     return x;
@@ -384,7 +392,14 @@ static void *output_main(void *arg)
         o->fq_count--;
         pthread_cond_broadcast(&o->cond);
         pthread_mutex_unlock(&o->lock);
-        if (o->stats.state == OMN_XCODE_FAILED || !pkt || !af) { av_frame_free(&f); continue; }
+        if (f == EOS_FRAME) {
+            if (o->stats.state != OMN_XCODE_FAILED && pkt && omn_encoder_send(&o->enc, NULL, 0) >= 0)
+                drain_encoder(o, pkt, &payload);
+            o->stats.ended = 1;
+            omn_notify_signal(x->notify);
+            continue;
+        }
+        if (o->stats.state == OMN_XCODE_FAILED || o->stats.ended || !pkt || !af) { av_frame_free(&f); continue; }
         if (o->enc.is_video) {
             int key = 0;
             if (video_decide(o, f, &key)) {
@@ -421,7 +436,7 @@ static void give_frame(xout *o, AVFrame *f)
     while (o->fq_count == FRAME_QUEUE && !x->stop) pthread_cond_wait(&o->cond, &o->lock);
     if (x->stop) {
         pthread_mutex_unlock(&o->lock);
-        av_frame_free(&f);
+        if (f != EOS_FRAME) av_frame_free(&f);
         return;
     }
     o->frames[(o->fq_head + o->fq_count) % FRAME_QUEUE] = f;
@@ -486,6 +501,18 @@ static void *input_main(void *arg)
         pkt_node *n = x->stop ? NULL : q_pop(&in->q);
         pthread_mutex_unlock(&in->lock);
         if (!n) break;
+        if (n->key < 0) {                 /* end of input: drain the decoder, then the encoders */
+            free(n);
+            if (frame && in->dec.ctx && omn_decoder_send(&in->dec, NULL) >= 0) {
+                while (omn_decoder_receive(&in->dec, frame) == 0) {
+                    fan_out(in, frame);
+                    av_frame_unref(frame);
+                }
+            }
+            for (int i = 0; i < x->noutputs; i++)
+                if (x->outputs[i].in == in) give_frame(&x->outputs[i], EOS_FRAME);
+            continue;
+        }
         if (!pkt || !frame || !in->dec.ctx) { free(n); continue; }
         if (video && in->wait_key && !n->key) { free(n); continue; }
         in->wait_key = 0;
@@ -535,6 +562,7 @@ int omn_xcode_push(omn_xcode *x, int32_t track_id, int64_t pts, int64_t dts, int
 {
     xin *in = x ? find_input(x, track_id) : NULL;
     if (!in) return OMN_XCODE_EINVAL;
+    if (x->ended) return OMN_XCODE_ESTATE;
     pthread_mutex_lock(&in->lock);
     in->stats.packets_in++;
     if (in->q.count >= INPUT_MAX_PACKETS || in->q.bytes + len > INPUT_MAX_BYTES) {
@@ -548,6 +576,22 @@ int omn_xcode_push(omn_xcode *x, int32_t track_id, int64_t pts, int64_t dts, int
     pthread_cond_signal(&in->cond);
     pthread_mutex_unlock(&in->lock);
     return n ? OMN_XCODE_OK : OMN_XCODE_ENOMEM;
+}
+
+int omn_xcode_end(omn_xcode *x)
+{
+    if (!x || !x->started || x->ended) return OMN_XCODE_ESTATE;
+    x->ended = 1;
+    for (int i = 0; i < x->ninputs; i++) {
+        xin *in = &x->inputs[i];
+        pkt_node *n = node_new(in->track_id, 0, 0, -1, NULL, 0);
+        if (!n) return OMN_XCODE_ENOMEM;
+        pthread_mutex_lock(&in->lock);
+        q_push(&in->q, n);
+        pthread_cond_signal(&in->cond);
+        pthread_mutex_unlock(&in->lock);
+    }
+    return OMN_XCODE_OK;
 }
 
 int omn_xcode_pop(omn_xcode *x, omn_xcode_packet *p)
@@ -609,7 +653,7 @@ void omn_xcode_free(omn_xcode *x)
     for (int i = 0; i < x->noutputs; i++) {
         xout *o = &x->outputs[i];
         while (o->fq_count) {
-            av_frame_free(&o->frames[o->fq_head]);
+            if (o->frames[o->fq_head] != EOS_FRAME) av_frame_free(&o->frames[o->fq_head]);
             o->fq_head = (o->fq_head + 1) % FRAME_QUEUE;
             o->fq_count--;
         }

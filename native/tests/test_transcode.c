@@ -1,6 +1,6 @@
 /* test_transcode.c - the native transcoder driven with generated input:
- * H.264 (libx264, 320x240, keyframe every 30 frames) and AAC (sine) in,
- * a 3-rung H.264 ladder + AAC->Opus + AAC->AAC out. Checks sizes, codec
+ * H.264 (libx264, 320x240, keyframe every 30 frames), AAC and Opus in,
+ * a 3-rung H.264 ladder + AAC->Opus + AAC->AAC + Opus->AAC (mono) out; end of input drains everything. Checks sizes, codec
  * configs, aligned keyframes, rising timestamps, bitrate, scale-once, the
  * accelerator request failing cleanly without the device, a mid-stream
  * resolution change, corrupt packets and a decoder restart. With
@@ -94,32 +94,38 @@ static void gen_video(gen *g, int w, int h, int frames, int first_frame, int glo
     avcodec_free_context(&ctx);
 }
 
-static void gen_audio(gen *g, int frames)
+/* AAC 44.1 kHz (opus = 0) or Opus 48 kHz (opus = 1), stereo, a saw tone. */
+static void gen_audio(gen *g, int frames, int opus)
 {
-    const AVCodec *c = avcodec_find_encoder_by_name("aac");
+    const AVCodec *c = avcodec_find_encoder_by_name(opus ? "libopus" : "aac");
+    assert(c);
     AVCodecContext *ctx = avcodec_alloc_context3(c);
-    ctx->sample_rate = 44100;
-    ctx->sample_fmt = AV_SAMPLE_FMT_FLTP;
+    int rate = opus ? 48000 : 44100;
+    ctx->sample_rate = rate;
+    ctx->sample_fmt = opus ? AV_SAMPLE_FMT_FLT : AV_SAMPLE_FMT_FLTP;
     av_channel_layout_default(&ctx->ch_layout, 2);
     ctx->bit_rate = 96000;
-    ctx->time_base = (AVRational){1, 44100};
+    ctx->time_base = (AVRational){1, rate};
     ctx->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
     assert(avcodec_open2(ctx, c, NULL) == 0);
     assert(omn_buf_append(&g->config, ctx->extradata, ctx->extradata_size) == 0);
     AVFrame *f = av_frame_alloc();
     AVPacket *pkt = av_packet_alloc();
     f->nb_samples = ctx->frame_size;
-    f->format = AV_SAMPLE_FMT_FLTP;
-    f->sample_rate = 44100;
+    f->format = ctx->sample_fmt;
+    f->sample_rate = rate;
     av_channel_layout_default(&f->ch_layout, 2);
     assert(av_frame_get_buffer(f, 0) == 0);
     for (int i = 0; i <= frames; i++) {
         if (i < frames) {
             assert(av_frame_make_writable(f) == 0);
             for (int ch = 0; ch < 2; ch++)
-                for (int s = 0; s < f->nb_samples; s++)
-                    ((float *)f->data[ch])[s] = (float)((((i * 1024 + s) * (ch + 3)) % 100) - 50) / 200.0f;
-            f->pts = (int64_t)i * 1024;
+                for (int s = 0; s < f->nb_samples; s++) {
+                    float v = (float)((((i * f->nb_samples + s) * (ch + 3)) % 100) - 50) / 200.0f;
+                    if (opus) ((float *)f->data[0])[2 * s + ch] = v;
+                    else ((float *)f->data[ch])[s] = v;
+                }
+            f->pts = (int64_t)i * f->nb_samples;
         }
         assert(avcodec_send_frame(ctx, i < frames ? f : NULL) == 0);
         while (avcodec_receive_packet(ctx, pkt) == 0) {
@@ -161,7 +167,7 @@ static omn_xcode_output_config audio_cfg(int codec, int rate)
     return c;
 }
 
-#define NOUT 5
+#define NOUT 6
 typedef struct result {
     int packets[NOUT], keys[NOUT];
     int64_t key_pts[NOUT][64];
@@ -169,43 +175,56 @@ typedef struct result {
     uint64_t bytes[NOUT];
 } result;
 
+/* Pops whatever is queued, checking each packet. */
+static void pop_all(omn_xcode *x, result *r)
+{
+    omn_xcode_packet p;
+    while (omn_xcode_pop(x, &p)) {
+        int o = p.output;
+        assert(o >= 0 && o < NOUT && p.len > 0);
+        if (r->packets[o]) assert(p.dts > r->last_dts[o]);       /* rising dts */
+        else r->first_pts[o] = p.pts;
+        r->last_dts[o] = p.dts;
+        r->last_pts[o] = p.pts;
+        assert(p.pts >= p.dts);
+        r->bytes[o] += p.len;
+        if (o < 3) {       /* length-prefixed NAL units that exactly fill the payload */
+            size_t off = 0;
+            while (off + 4 <= p.len) {
+                size_t l = (size_t)p.data[off] << 24 | p.data[off + 1] << 16 | p.data[off + 2] << 8 | p.data[off + 3];
+                assert(l > 0);
+                off += 4 + l;
+            }
+            assert(off == p.len);
+        }
+        if (p.keyframe && r->keys[o] < 64) r->key_pts[o][r->keys[o]++] = p.pts;
+        r->packets[o]++;
+    }
+}
+
+/* Waits (<= ms) for the session's notify, then pops. */
+static void wait_pop(omn_xcode *x, omn_notify *n, result *r, int ms)
+{
+    struct pollfd pf = {.fd = omn_notify_fd(n), .events = POLLIN};
+    poll(&pf, 1, ms);
+    omn_notify_drain(n);
+    pop_all(x, r);
+}
+
 /* Pops until every video output saw `want_video` packets and audio `want_audio`, or 20 s. */
 static void collect(omn_xcode *x, omn_notify *n, result *r, int want_video, int want_audio)
 {
     time_t until = time(NULL) + 20;
+    pop_all(x, r);
     for (;;) {
-        omn_xcode_packet p;
-        while (omn_xcode_pop(x, &p)) {
-            int o = p.output;
-            assert(o >= 0 && o < NOUT && p.len > 0);
-            if (r->packets[o]) assert(p.dts > r->last_dts[o]);       /* rising dts */
-            else r->first_pts[o] = p.pts;
-            r->last_dts[o] = p.dts;
-            r->last_pts[o] = p.pts;
-            assert(p.pts >= p.dts);
-            r->bytes[o] += p.len;
-            if (o < 3) {       /* length-prefixed NAL units that exactly fill the payload */
-                size_t off = 0;
-                while (off + 4 <= p.len) {
-                    size_t l = (size_t)p.data[off] << 24 | p.data[off + 1] << 16 | p.data[off + 2] << 8 | p.data[off + 3];
-                    assert(l > 0);
-                    off += 4 + l;
-                }
-                assert(off == p.len);
-            }
-            if (p.keyframe && r->keys[o] < 64) r->key_pts[o][r->keys[o]++] = p.pts;
-            r->packets[o]++;
-        }
         int done = 1;
         for (int o = 0; o < NOUT; o++) done &= r->packets[o] >= (o < 3 ? want_video : want_audio);
         if (done || time(NULL) > until) return;
-        struct pollfd pf = {.fd = omn_notify_fd(n), .events = POLLIN};
-        poll(&pf, 1, 200);
-        omn_notify_drain(n);
+        wait_pop(x, n, r, 200);
     }
 }
 
-static void one_session(const gen *v, const gen *v2, const gen *a, int verbose)
+static void one_session(const gen *v, const gen *v2, const gen *a, const gen *op, int verbose)
 {
     char err[160] = "";
     omn_notify *n = omn_notify_new();
@@ -214,6 +233,8 @@ static void one_session(const gen *v, const gen *v2, const gen *a, int verbose)
     assert(omn_xcode_add_input(x, 0, OMN_CODEC_H264, v->config.data, v->config.len, 90000, 0, 0,
                                OMN_HW_NONE, 0, err, sizeof err) == 0);
     assert(omn_xcode_add_input(x, 1, OMN_CODEC_AAC, a->config.data, a->config.len, 44100, 0, 0,
+                               OMN_HW_NONE, 0, err, sizeof err) == 0);
+    assert(omn_xcode_add_input(x, 2, OMN_CODEC_OPUS, op->config.data, op->config.len, 48000, 0, 0,
                                OMN_HW_NONE, 0, err, sizeof err) == 0);
     omn_xcode_output_config c = video_cfg(180, 300000);
     assert(omn_xcode_add_output(x, &c, err, sizeof err) == 0);
@@ -226,6 +247,10 @@ static void one_session(const gen *v, const gen *v2, const gen *a, int verbose)
     if (omn_xcode_add_output(x, &c, err, sizeof err) != 3) { fprintf(stderr, "opus: %s\n", err); abort(); }
     c = audio_cfg(OMN_CODEC_AAC, 48000);
     assert(omn_xcode_add_output(x, &c, err, sizeof err) == 4);
+    c = audio_cfg(OMN_CODEC_AAC, 44100);              /* Opus -> AAC, stereo -> mono */
+    c.input_track_id = 2;
+    c.channels = 1;
+    assert(omn_xcode_add_output(x, &c, err, sizeof err) == 5);
 
     /* A device that is not there: a clear error for that output, nothing else touched. */
     omn_hw_device devs[8];
@@ -256,12 +281,19 @@ static void one_session(const gen *v, const gen *v2, const gen *a, int verbose)
     cfg.len = 0;
     assert(omn_xcode_describe_output(x, 4, &info, &cfg) == 0 && info.samplerate == 48000);
     assert(omn_codec_probe(OMN_CODEC_AAC, cfg.data, cfg.len, &ci) == 0 && ci.sample_rate == 48000);
+    cfg.len = 0;
+    assert(omn_xcode_describe_output(x, 5, &info, &cfg) == 0 && info.samplerate == 44100 && info.channels == 1);
+    assert(omn_codec_probe(OMN_CODEC_AAC, cfg.data, cfg.len, &ci) == 0 && ci.channels == 1);
     omn_buf_free(&cfg);
 
     assert(omn_xcode_start(x) == 0);
     assert(omn_xcode_start(x) == OMN_XCODE_ESTATE);
-    int ai = 0;
+    int ai = 0, oi = 0;
     for (int i = 0; i < v->n; i++) {
+        while (oi < op->n && op->p[oi].pts * 90000 / 48000 <= v->p[i].dts) {
+            const gen_pkt *q = &op->p[oi++];
+            assert(omn_xcode_push(x, 2, q->pts, q->dts, q->key, q->data.data, q->data.len) == 0);
+        }
         const gen_pkt *p = &v->p[i];
         assert(omn_xcode_push(x, 0, p->pts, p->dts, p->key, p->data.data, p->data.len) == 0);
         while (ai < a->n && a->p[ai].pts * 90000 / 44100 <= p->dts) {
@@ -287,7 +319,7 @@ static void one_session(const gen *v, const gen *v2, const gen *a, int verbose)
     if (verbose) printf("240x180 rung: %lld kb/s for 300 kb/s, keys at %lld %lld %lld\n", (long long)kbps,
                         (long long)r.key_pts[0][0], (long long)r.key_pts[0][1], (long long)r.key_pts[0][2]);
     assert(kbps > 100 && kbps < 600);
-    assert(r.packets[3] >= 100 && r.packets[4] >= 100);
+    assert(r.packets[3] >= 100 && r.packets[4] >= 100 && r.packets[5] >= 100);
 
     /* corrupt packets: dropped with errors counted, then a restart, then it goes on */
     uint8_t junk[64];
@@ -312,6 +344,20 @@ static void one_session(const gen *v, const gen *v2, const gen *a, int verbose)
     assert(r.packets[0] >= base + v2->n - 4);
     omn_xcode_output_stats os;
     assert(omn_xcode_get_output_stats(x, 0, &os) == 0 && os.state == OMN_XCODE_RUNNING && os.error[0] == 0);
+
+    /* end of input: every frame comes out, every output says ended, later pushes are refused */
+    assert(omn_xcode_end(x) == 0 && omn_xcode_end(x) == OMN_XCODE_ESTATE);
+    assert(omn_xcode_push(x, 0, 0, 0, 1, junk, sizeof junk) == OMN_XCODE_ESTATE);
+    time_t until = time(NULL) + 20;
+    int ended = 0;
+    while (!ended && time(NULL) < until) {
+        wait_pop(x, n, &r, 200);
+        ended = 1;
+        for (int o = 0; o < NOUT; o++) ended &= omn_xcode_get_output_stats(x, o, &os) == 0 && os.ended;
+    }
+    pop_all(x, &r);
+    assert(ended);
+    for (int o = 0; o < 3; o++) assert(r.packets[o] == v->n + v2->n);
     assert(omn_xcode_get_output_stats(x, 9, &os) == OMN_XCODE_EINVAL);
     omn_xcode_free(x);            /* with packets still queued and threads blocked */
     omn_notify_free(n);
@@ -320,21 +366,23 @@ static void one_session(const gen *v, const gen *v2, const gen *a, int verbose)
 int main(void)
 {
     av_log_set_level(AV_LOG_QUIET);
-    gen v = {0}, v2 = {0}, a = {0};
+    gen v = {0}, v2 = {0}, a = {0}, op = {0};
     gen_video(&v, 320, 240, 90, 0, 1);
     gen_video(&v2, 480, 272, 60, 100, 0);       /* after the first part's timeline */
-    gen_audio(&a, 140);
-    one_session(&v, &v2, &a, 1);
+    gen_audio(&a, 140, 0);
+    gen_audio(&op, 160, 1);
+    one_session(&v, &v2, &a, &op, 1);
     const char *soak = getenv("SOAK_SECONDS");
     if (soak) {
         time_t end = time(NULL) + atoi(soak);
         int rounds = 0;
-        while (time(NULL) < end) { one_session(&v, &v2, &a, 0); rounds++; }
+        while (time(NULL) < end) { one_session(&v, &v2, &a, &op, 0); rounds++; }
         printf("soak: %d sessions in %s s\n", rounds, soak);
     }
     gen_free(&v);
     gen_free(&v2);
     gen_free(&a);
+    gen_free(&op);
     puts("transcode ok");
     return 0;
 }
