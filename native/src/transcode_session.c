@@ -461,10 +461,16 @@ static void fan_out(xin *in, AVFrame *frame)
             if (o->enc.is_video && o->scale_slot != s) continue;
             if (!o->enc.is_video && s != 0) continue;
             if (o->enc.is_video && !scaled) {          /* scale once per distinct size */
-                scaled = av_frame_alloc();
-                if (!scaled || omn_scaler_run(&in->scalers[s], frame, scaled) < 0) {
-                    av_frame_free(&scaled);
-                    break;
+                const omn_scaler *sc = &in->scalers[s];
+                if (sc->out_w == frame->width && sc->out_h == frame->height && frame->format == AV_PIX_FMT_YUV420P) {
+                    scaled = av_frame_clone(frame);        /* already the right size: no copy at all */
+                    if (!scaled) break;
+                } else {
+                    scaled = av_frame_alloc();
+                    if (!scaled || omn_scaler_run(&in->scalers[s], frame, scaled) < 0) {
+                        av_frame_free(&scaled);
+                        break;
+                    }
                 }
             }
             AVFrame *mine = av_frame_clone(o->enc.is_video ? scaled : frame);
