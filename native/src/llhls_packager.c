@@ -10,7 +10,8 @@
  *    forced cut the grid line stays pending, so the next sync sample at or
  *    after it still cuts (segments realign with key frames).
  *  - part flush before adding a sample when the part would exceed PT, or
- *    as soon as even the smallest next sample could not fit.
+ *    as soon as even the smallest next sample could not fit; near the end
+ *    of a segment the last two parts share the rest (part_limit).
  *  - FOLLOW mode (audio next to video) holds samples at or after the grid
  *    line until the lead track's cut time is requested, so MSN n covers
  *    the same interval in every track; a hold longer than
@@ -70,6 +71,7 @@ struct omn_llhls {
     int seg_open;
     uint64_t seg_start;
     uint64_t grid_next;
+    uint64_t cut_lag;        /* how far after its grid line the last cut came (key frame phase) */
     uint64_t *cuts;          /* requested cut times, ticks, ascending */
     size_t ncuts, cuts_cap;
 
@@ -182,11 +184,36 @@ static int flush_part(omn_llhls *p, int final, int all_events)
     return OMN_CMAF_OK;
 }
 
+/* The target of the open part. Audio only: PT, except where the segment would end in a
+ * sliver (an AAC segment of 94 frames at PT 23 frames ends in a 2-frame part, which hls.js
+ * can leave as a hole in the buffer). Then the parts before it give up frames, never going
+ * under 0.85 PT (the spec's floor for non-final parts), so the last part grows toward half a
+ * part: 20 21 21 21 11 instead of 23 23 23 23 2. The segment's expected end is the requested
+ * cut, else the grid line plus the lag the last cut had behind its grid line (key frames
+ * keep a steady phase). Video parts are whole GOP fractions already and keep PT. */
+static uint64_t part_limit(const omn_llhls *p)
+{
+    uint64_t pt = p->part_target, fd = p->last_dur;
+    if (is_video(p) || !p->seg_open || !fd || fd > pt) return pt;
+    uint64_t end = p->ncuts ? p->cuts[0] : p->grid_next + p->cut_lag;
+    if (end <= p->part_start) return pt;
+    uint64_t left = (end - p->part_start + fd - 1) / fd;          /* frames to the cut */
+    uint64_t most = pt / fd;                                        /* frames in a full part */
+    uint64_t least = ((pt * 85 + 99) / 100 + fd - 1) / fd;          /* frames in a 0.85 PT part */
+    uint64_t parts = (left + most - 1) / most;
+    if (parts < 2 || least > most) return pt;
+    uint64_t last = left - (parts - 1) * most, want = most / 2;
+    if (last >= want) return pt;
+    uint64_t give = (want - last + parts - 2) / (parts - 1);        /* per part before the last */
+    if (give > most - least) give = most - least;
+    return give ? (most - give) * fd + fd / 2 : pt;
+}
+
 /* Adds the pending sample (duration known) to the open part. */
 static int add_to_part(omn_llhls *p, qsample *s)
 {
     int rc;
-    if (p->tab_n && p->part_dur + s->dur > p->part_target)
+    if (p->tab_n && p->part_dur + s->dur > part_limit(p))
         if ((rc = flush_part(p, 0, 0))) return rc;
     if ((rc = grow((void **)&p->tab, &p->tab_cap, p->tab_n + 1, sizeof *p->tab))) return rc;
     if ((rc = omn_buf_append(&p->payload, s->data.data, s->data.len))) return rc;
@@ -257,10 +284,16 @@ static int handle(omn_llhls *p, qsample *s)
         p->have_pending = 0;
     }
     int cut = cut_before(p, s);
+    if (cut == 1) {
+        /* remember the key frame phase; a lag of half a segment or more is a late key frame */
+        uint64_t lag = s->dts > p->grid_next ? s->dts - p->grid_next : 0;
+        uint64_t half = (uint64_t)p->segment_ms * p->cfg.info.timescale / 2000;
+        p->cut_lag = lag < half ? lag : 0;
+    }
     if (cut) {
         if ((rc = flush_part(p, 1, 0))) return rc;
         p->seg_open = 0;
-    } else if (p->tab_n && p->part_dur + next_duration_floor(p, s) > p->part_target) {
+    } else if (p->tab_n && p->part_dur + next_duration_floor(p, s) > part_limit(p)) {
         /* s cannot fit: publish the part now, not when the sample after s arrives */
         if ((rc = flush_part(p, 0, 0))) return rc;
     }
@@ -484,6 +517,7 @@ int omn_llhls_finish(omn_llhls *p, uint64_t last_duration)
     p->have_last = 0;
     p->last_dur = 0;
     p->ncuts = 0;
+    p->cut_lag = 0;
     return OMN_CMAF_OK;
 }
 

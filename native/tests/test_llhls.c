@@ -355,6 +355,9 @@ static void test_audio_lead(void)
         parse_part(g.p[i].bytes.data, g.p[i].bytes.len, &t);
         for (uint32_t s = 0; s < t.count; s++) CHECK_EQ(t.dur[s], 1024);
         if (!g.p[i].segment_end) CHECK(g.p[i].duration * 100 >= 24024 * 85);   /* >= 0.85 PT */
+        /* no sliver at the end of a full segment: 94 frames at PT 23 frames (0.85 PT = 20)
+         * are cut 20 21 21 21 11, not 23 23 23 23 2 */
+        else if (i < g.n - 1) CHECK(g.p[i].duration * 3 >= 24024);
     }
     got_free(&g);
     omn_llhls_free(p);
@@ -418,6 +421,32 @@ static void test_audio_follow(void)
     }
     ns = check_parts(&g, 0, 24024, 0, segd);
     CHECK(ns >= 1 && segd[0] == 94 * 1024);
+    got_free(&g);
+    omn_llhls_free(p);
+
+    /* the video's key frames sit 21 ms after each grid line (its first frame came late):
+     * the expected end learns that lag, so no segment ends in a 2-frame sliver part
+     * (93-94 frames at PT 23: 20 21 21 21 11, not 23 23 23 23 2) */
+    p = new_aac(OMN_SEG_FOLLOW, 24024, 2000, 0);
+    uint64_t next_cut = 96000 + 1008;
+    for (int i = 0; i < 600; i++) {
+        if ((uint64_t)i * 1024 >= next_cut) {
+            CHECK(omn_llhls_request_cut(p, next_cut, 48000) == 0);
+            next_cut += 96000;
+        }
+        CHECK(feed_aac(p, i) == 0);
+        drain(p, &g);
+    }
+    CHECK(omn_llhls_finish(p, 0) == 0);
+    drain(p, &g);
+    ns = check_parts(&g, 0, 24024, 0, segd);
+    CHECK(ns >= 6);
+    int first_end = 0;
+    while (!g.p[first_end].segment_end) first_end++;
+    for (int i = first_end + 1; i < g.n - 1; i++) {
+        if (!g.p[i].segment_end) CHECK(g.p[i].duration * 100 >= 24024 * 85);
+        else CHECK(g.p[i].duration * 3 >= 24024);
+    }
     got_free(&g);
     omn_llhls_free(p);
 }
