@@ -43,11 +43,12 @@ test: install test-native
 
 # C unit tests of the native core, built with ASan/UBSan.
 test-native: .stamps/system
-	$(MAKE) -C native test
+	$(MAKE) -C native -j$$(nproc) test
 
 # libFuzzer + ASan over every C parser; FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 30
 fuzz: .stamps/system
+	$(MAKE) -C native -j$$(nproc) build-fuzz
 	$(MAKE) -C native fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 bench: install bench-api bench-media bench-ts bench-transcode bench-record

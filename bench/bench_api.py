@@ -29,6 +29,7 @@ import urllib.request
 from pathlib import Path
 
 import report  # noqa: E402  (bench/ is on sys.path: the script's own directory)
+from ports import free_port  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -57,12 +58,6 @@ SERVER_XML = """<?xml version="1.0" encoding="UTF-8"?>
   </VirtualHosts>
 </Server>
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_port(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:

@@ -39,6 +39,7 @@ sys.path.insert(0, str(HERE))
 
 import media_source  # noqa: E402
 import report as results  # noqa: E402
+from ports import free_port  # noqa: E402
 
 START, END = "<!-- bench-media:start -->", "<!-- bench-media:end -->"
 PART_S, SEGMENT_S, SEGMENT_COUNT = 0.5, 2, 10
@@ -47,12 +48,6 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def pct(values: list[float], p: float) -> float:

@@ -38,6 +38,7 @@ sys.path.insert(0, str(HERE))
 
 import media_source  # noqa: E402
 import report as results  # noqa: E402
+from ports import free_port  # noqa: E402
 from bench_media import cpu_seconds  # noqa: E402
 
 START, END = "<!-- bench-record:start -->", "<!-- bench-record:end -->"
@@ -64,12 +65,6 @@ SERVER_XML = """<?xml version="1.0" encoding="UTF-8"?>
 
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def api_call(port: int, action: str, body: dict) -> dict:

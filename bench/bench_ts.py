@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 import media_source  # noqa: E402
 import report as results  # noqa: E402
+from ports import free_port  # noqa: E402
 from bench_media import cpu_seconds  # noqa: E402
 
 START, END = "<!-- bench-ts:start -->", "<!-- bench-ts:end -->"
@@ -148,12 +149,6 @@ SERVER_XML = """<?xml version="1.0" encoding="UTF-8"?>
   </VirtualHost></VirtualHosts>
 </Server>
 """
-
-
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def bench_publishers(count: int, warmup: float, window: float) -> dict:

@@ -17,11 +17,21 @@ ROOT = Path(__file__).resolve().parent.parent
 OME_BIN = str(ROOT / ".venv" / "bin" / "ome") if (ROOT / ".venv" / "bin" / "ome").exists() else shutil.which("ome")
 
 
+_handed_out: set[int] = set()
+
+
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    """A port that was free a moment ago on 127.0.0.1 (SOCK_DGRAM for UDP/SRT)."""
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port that was free a moment ago on 127.0.0.1 (SOCK_DGRAM for UDP/SRT).
+
+    Never the same port twice in one test run: the kernel may hand a just-closed port out
+    again at once, and a fixture asking for three ports in a row then gets two equal ones."""
+    while True:
+        with socket.socket(socket.AF_INET, kind) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def wait_for_port(port: int, timeout: float = 15.0, proc: subprocess.Popen | None = None) -> None:
