@@ -495,6 +495,8 @@ async def test_cache_control_gzip_cors(live_factory, http):
         st, h, _ = await get(http, f"{live.base}/llhls.m3u8", headers={"Origin": origin})
         assert (h.get("Access-Control-Allow-Origin") == origin) is allowed
         assert "Origin" in h.get("Vary", "")
+        # one Vary naming both: caches must key playlists on the encoding and the origin
+        assert len(h.getall("Vary")) == 1 and "Accept-Encoding" in h["Vary"], h.getall("Vary")
     async with http.options(f"{live.base}/llhls.m3u8", headers={"Origin": "http://a.example.com",
                                                                  "Access-Control-Request-Method": "GET"}) as r:
         assert r.status == 200 and "GET" in r.headers["Access-Control-Allow-Methods"]

@@ -82,15 +82,20 @@ class HttpRequest:
 
 
 class HttpResponse:
-    """Status, headers and a body that is one bytes object or a list sent back to back."""
+    """Status, headers and a body that is one bytes object or a list sent back to back.
 
-    __slots__ = ("status", "headers", "body")
+    `raw` is an already encoded block of header lines (each ending in CRLF) sent before
+    `headers`: media handlers answer most requests with a handful of fixed header sets and
+    render each set once instead of per response."""
+
+    __slots__ = ("status", "headers", "body", "raw")
 
     def __init__(self, status: int = 200, headers: dict[str, str] | None = None,
-                 body: bytes | list[bytes] = b"") -> None:
+                 body: bytes | list[bytes] = b"", raw: bytes = b"") -> None:
         self.status = status
         self.headers = headers if headers is not None else {}
         self.body = body
+        self.raw = raw
 
     @classmethod
     def text(cls, status: int, text: str, headers: dict[str, str] | None = None) -> "HttpResponse":
@@ -277,11 +282,13 @@ class _Connection(asyncio.Protocol):
         body = response.body
         size = len(body) if isinstance(body, bytes) else sum(len(b) for b in body)
         keep = request.keep_alive and self.server.accepting
-        lines = [f"{k}: {v}\r\n" for k, v in response.headers.items()]
+        headers = response.headers
         head = b"".join((_STATUS_LINES.get(response.status) or
                          f"HTTP/1.1 {response.status} Unknown\r\n".encode(),
                          self.server.fixed_headers,
-                         "".join(lines).encode("latin-1"),
+                         response.raw,
+                         "".join([f"{k}: {v}\r\n" for k, v in headers.items()]).encode("latin-1")
+                         if headers else b"",
                          b"Content-Length: %d\r\n" % size,
                          b"\r\n" if keep else b"Connection: close\r\n\r\n"))
         if request.method == "HEAD" or not size:

@@ -48,6 +48,22 @@ def _cache_value(config: Any, key: str, default: str | None) -> str | None:
     return None
 
 
+_header_blocks: dict[tuple, bytes] = {}
+
+
+def _header_block(content_type: str, cache: str | None, *more: str) -> bytes:
+    """The encoded header lines of a media or playlist answer, rendered once per distinct set."""
+    key = (content_type, cache, more)
+    block = _header_blocks.get(key)
+    if block is None:
+        lines = [f"Content-Type: {content_type}\r\n"]
+        if cache:
+            lines.append(f"Cache-Control: {cache}\r\n")
+        lines += [f"{h}\r\n" for h in more]
+        block = _header_blocks[key] = "".join(lines).encode("latin-1")
+    return block
+
+
 def _is_uint(v: str) -> bool:
     return v.isascii() and v.isdigit() and len(v) <= 18
 
@@ -94,7 +110,7 @@ class _Parked:
         s.changed().add_done_callback(self._check)
 
     def _settle(self, response: HttpResponse) -> None:
-        response.headers.update(self.cors)
+        _add_cors(response, self.cors)
         self.future.set_result(response)
 
     def _expire(self) -> None:
@@ -142,6 +158,16 @@ class _Parked:
             self.future.set_result(inner.result())  # already final (same CORS headers)
 
 
+def _add_cors(response: HttpResponse, cors: dict[str, str]) -> None:
+    """CORS headers onto an answer; a Vary the answer already has is extended, not replaced."""
+    if not cors:
+        return
+    vary = response.headers.get("Vary")
+    response.headers.update(cors)
+    if vary and "Vary" in cors:
+        response.headers["Vary"] = f"{vary}, {cors['Vary']}"
+
+
 def _reply(r: _Reply, cors: dict[str, str] | None = None) -> HttpResponse:
     headers = dict(cors) if cors else {}
     if r.cache:
@@ -177,7 +203,7 @@ class LlhlsHttp:
         except _Reply as r:
             return _reply(r, cors)
         if isinstance(result, HttpResponse):
-            result.headers.update(cors)
+            _add_cors(result, cors)
         return result                              # a parked request's future is final already
 
     def _dispatch(self, request: HttpRequest, config: Any, s: "LlhlsStream | None", file_name: str,
@@ -223,10 +249,7 @@ class LlhlsHttp:
 
     @staticmethod
     def _media(data: bytes | list[bytes], content_type: str, cache: str | None) -> HttpResponse:
-        headers = {"Content-Type": content_type}
-        if cache:
-            headers["Cache-Control"] = cache
-        return HttpResponse(200, headers, data)
+        return HttpResponse(200, {}, data, _header_block(content_type, cache))
 
     # -- waiting ------------------------------------------------------------------------
     def _after(self, s: "LlhlsStream", deadline: float, done: Callable[[], bool],
@@ -286,16 +309,13 @@ class LlhlsHttp:
             entry = (render().encode(), None)
             s.render_cache[cache_key] = entry
         body, gz = entry
-        headers = {"Content-Type": M3U8, "Vary": "Accept-Encoding"}
-        if cache:
-            headers["Cache-Control"] = cache
         if "gzip" in (request.header("Accept-Encoding") or ""):
             if gz is None:
                 gz = gzip.compress(body, 5, mtime=0)
                 s.render_cache[cache_key] = (body, gz)
-            headers["Content-Encoding"] = "gzip"
-            body = gz
-        return HttpResponse(200, headers, body)
+            return HttpResponse(200, {"Vary": "Accept-Encoding"}, gz,
+                                _header_block(M3U8, cache, "Content-Encoding: gzip"))
+        return HttpResponse(200, {"Vary": "Accept-Encoding"}, body, _header_block(M3U8, cache))
 
     def _master(self, request: HttpRequest, config: Any, s: "LlhlsStream | None", file_name: str,
                 cors: dict[str, str]) -> Reply:
