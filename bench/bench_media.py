@@ -292,6 +292,10 @@ def bench_serving(tmp: Path, seconds: float, connections: int, latency_s: float,
         c0, t0 = cpu_seconds([pid]), time.monotonic()
         time.sleep(3)
         feed_rate = (cpu_seconds([pid]) - c0) / (time.monotonic() - t0)
+        # latency first: the feed loops its source every 60 s, and a frame's write time is looked up
+        # by its timestamp, which the loop point can shift (a discontinuity)
+        log(f"latency: {latency_s:g} s of blocking playlist + part fetches ...")
+        lat = asyncio.run(measure_latency(srv.port, key, latency_s))
         snap = tmp / "snapshot"
         files = snapshot(srv.port, key, snap)
         ng, ng_port, ng_pids = start_nginx(tmp, snap, key)
@@ -301,8 +305,6 @@ def bench_serving(tmp: Path, seconds: float, connections: int, latency_s: float,
             theirs = serving_run(ng_port, key, ng_pids, 0.0, connections, seconds)
             theirs["processes"] = len(ng_pids)
             runs.append((ours, theirs))
-        log(f"latency: {latency_s:g} s of blocking playlist + part fetches ...")
-        lat = asyncio.run(measure_latency(srv.port, key, latency_s))
     finally:
         srv.stop()
         if ng is not None:

@@ -6,8 +6,8 @@ The real `ome` CLI (subprocess, free loopback ports) ingests one ffmpeg RTMP pub
 * records it three ways (fragmented MP4 split every 3 s by `interval`, fragmented MP4 split
   by the cron `schedule` "*/4 * *" = every 4 s, MPEG-TS split every 4 s); every file is decoded
   by ffprobe/ffmpeg and its duration checked, and the info XML lists them;
-* pushes it to nginx with libnginx-mod-rtmp (RTMP; nginx records what arrived to FLV, which
-  ffprobe decodes), to an ffmpeg UDP listener (MPEG-TS), to an ffmpeg SRT listener (MPEG-TS over
+* pushes it to nginx with libnginx-mod-rtmp (RTMP, and RTMPS through a TLS terminator in front of
+  the same nginx; nginx records what arrived to FLV, which ffprobe decodes), to an ffmpeg UDP listener (MPEG-TS), to an ffmpeg SRT listener (MPEG-TS over
   SRT, our caller), and to a black-holed TCP peer (accepts, never reads) which must not hold the
   others back;
 * answers bad bodies with OME's texts and clear errors (invalid cron, unwritable path,
@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -37,10 +36,10 @@ import aiohttp
 import pytest
 
 from helpers import ROOT, OmeProcess, basic_auth, free_port
+from nginx_rtmp import MODULE as NGINX_MODULE, NginxRtmp
+from tls_proxy import TlsProxy
 
 TOKEN = "ome-access-token"
-NGINX_RECIPE = Path("/work/shared/reference/recipes/nginx_rtmp.sh")
-NGINX_MODULE = Path("/usr/lib/nginx/modules/ngx_rtmp_module.so")
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None,
                                 reason="ffmpeg/ffprobe not installed")
@@ -68,14 +67,15 @@ SERVER_XML = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 class Ome:
-    def __init__(self, tmp: Path, storage: str = "<Storage><Enabled>false</Enabled></Storage>") -> None:
+    def __init__(self, tmp: Path, storage: str = "<Storage><Enabled>false</Enabled></Storage>",
+                 env: dict[str, str] | None = None) -> None:
         self.api, self.rtmp = free_port(), free_port()
         self.root = tmp / "records"
         self.conf = tmp / "conf"
         self.conf.mkdir(exist_ok=True)
         (self.conf / "Server.xml").write_text(SERVER_XML.format(api=self.api, rtmp=self.rtmp, token=TOKEN,
                                                                 storage=storage, root=self.root))
-        self.proc = OmeProcess(self.conf, api_port=self.api)
+        self.proc = OmeProcess(self.conf, api_port=self.api, env=env)
         self.http: aiohttp.ClientSession | None = None
         self.publish_url = f"rtmp://127.0.0.1:{self.rtmp}/app/stream"
 
@@ -144,19 +144,6 @@ def video_frames(path: Path) -> int:
     return int(r.stdout.strip() or 0)
 
 
-class Nginx:
-    def __init__(self, directory: Path) -> None:
-        self.dir = directory
-
-    def start(self) -> int:
-        out = subprocess.run(["bash", str(NGINX_RECIPE), "start", str(self.dir), "", "record"],
-                             capture_output=True, text=True, timeout=30, check=True).stdout
-        return int(re.search(r"port=(\d+)", out).group(1))
-
-    def stop(self) -> None:
-        subprocess.run(["bash", str(NGINX_RECIPE), "stop", str(self.dir)], capture_output=True, timeout=30)
-
-
 class BlackHole:
     """A TCP peer that accepts and never reads."""
 
@@ -175,9 +162,12 @@ class BlackHole:
 async def test_records_and_pushes_with_real_peers(tmp_path):
     if not NGINX_MODULE.exists() or shutil.which("nginx") is None:
         pytest.fail("nginx with libnginx-mod-rtmp is not installed (scripts/install-system-deps.sh)")
-    ome = await Ome(tmp_path).start()
-    nginx = Nginx(tmp_path / "ngx")
+    nginx = NginxRtmp(tmp_path / "ngx")
     ngx_port = await asyncio.to_thread(nginx.start)
+    # rtmps: TLS terminated in front of the same nginx; ome trusts the test's self-signed CA
+    tls = TlsProxy(tmp_path, ngx_port)
+    tls_port = await tls.start()
+    ome = await Ome(tmp_path, env={"SSL_CERT_FILE": str(tls.cert)}).start()
     hole = BlackHole()
     udp_port = free_port(socket.SOCK_DGRAM)
     udp_out = tmp_path / "udp.ts"
@@ -224,6 +214,8 @@ async def test_records_and_pushes_with_real_peers(tmp_path):
             {"id": "hole", "stream": {"name": "stream"}, "protocol": "mpegts", "url": f"tcp://127.0.0.1:{hole.port}"},
             {"id": "rtmp", "stream": {"name": "stream"}, "protocol": "rtmp",
              "url": f"rtmp://127.0.0.1:{ngx_port}/app", "streamKey": "out"},
+            {"id": "rtmps", "stream": {"name": "stream"}, "protocol": "rtmp",
+             "url": f"rtmps://127.0.0.1:{tls_port}/app", "streamKey": "outs"},
             {"id": "udp", "stream": {"name": "stream"}, "protocol": "mpegts", "url": f"udp://127.0.0.1:{udp_port}"},
             {"id": "srt", "stream": {"name": "stream"}, "protocol": "SRT", "url": f"srt://127.0.0.1:{srt_port}"},
         ]
@@ -238,7 +230,7 @@ async def test_records_and_pushes_with_real_peers(tmp_path):
         started = time.monotonic()
         await ome.wait("records", lambda rs: all(r["state"] == "recording" for r in rs))
         await ome.wait("pushes", lambda ps: all({p["id"]: p["state"] for p in ps}[i] == "pushing"
-                                                for i in ("rtmp", "udp", "srt")))
+                                                for i in ("rtmp", "rtmps", "udp", "srt")))
 
         def hole_stalled(ps: list[dict]) -> bool:
             """The black hole stalls only its own push: SendTimeout hit (error, reconnects), frames
@@ -250,6 +242,8 @@ async def test_records_and_pushes_with_real_peers(tmp_path):
         await asyncio.sleep(max(0.0, 8 - (time.monotonic() - started)))
         pushes = {p["id"]: p for p in await ome.ok("pushes")}
         assert pushes["rtmp"]["state"] == "pushing" and pushes["rtmp"]["sentTime"] > 5000, pushes["rtmp"]
+        assert pushes["rtmps"]["state"] == "pushing" and pushes["rtmps"]["sentTime"] > 5000, pushes["rtmps"]
+        assert tls.connections >= 1
         assert pushes["udp"]["state"] == "pushing" and pushes["udp"]["totalsentBytes"] > 100000, pushes["udp"]
         assert pushes["srt"]["state"] == "pushing" and pushes["srt"]["protocol"] == "srt", pushes["srt"]
         recs = {r["id"]: r for r in await ome.ok("records")}
@@ -260,7 +254,7 @@ async def test_records_and_pushes_with_real_peers(tmp_path):
         for rid in ("interval", "sched", "ts"):
             stopped = await ome.ok("stopRecord", {"id": rid})
             assert stopped["state"] == "stopping" and stopped["id"] == rid
-        for pid in ("hole", "rtmp", "udp", "srt"):
+        for pid in ("hole", "rtmp", "rtmps", "udp", "srt"):
             assert (await ome.call("stopPush", {"id": pid}))[0] == 200
         assert await ome.ok("records") == [] and await ome.ok("pushes") == []
         assert (await ome.call("stopPush", {"id": "rtmp"}))[1]["message"] == \
@@ -271,6 +265,7 @@ async def test_records_and_pushes_with_real_peers(tmp_path):
             await publisher.wait()
         await ome.close()
         hole.close()
+        await tls.close()
         await asyncio.to_thread(nginx.stop)
         for proc in (listener, srt_listener):   # UDP: ends 6 s after the last datagram; SRT: at the close
             try:
@@ -315,6 +310,10 @@ async def test_records_and_pushes_with_real_peers(tmp_path):
     got = probe(flv)
     assert got["codecs"] == ["aac", "h264"] and got["duration"] >= 10.0, got
     assert video_frames(flv) >= 300
+    flv_tls = tmp_path / "ngx" / "rec" / "outs.flv"              # the same, through TLS
+    got = probe(flv_tls)
+    assert got["codecs"] == ["aac", "h264"] and got["duration"] >= 10.0, got
+    assert video_frames(flv_tls) >= 300
     udp = probe(udp_out)
     assert udp["codecs"] == ["aac", "h264"] and udp["duration"] >= 10.0, udp
     srt = probe(srt_out)
