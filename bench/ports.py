@@ -1,18 +1,10 @@
-"""Free local ports for the benchmark servers (127.0.0.1 only)."""
+"""Free local ports for the benchmark servers: the tests' helper (127.0.0.1, never the same port
+twice in a run), shared rather than copied."""
 from __future__ import annotations
 
-import socket
+import sys
+from pathlib import Path
 
-_handed_out: set[int] = set()
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    """A port that was free a moment ago (SOCK_DGRAM for UDP/SRT), never the same one twice in
-    a run: the kernel may hand a just-closed port out again at once."""
-    while True:
-        with socket.socket(socket.AF_INET, kind) as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in _handed_out:
-            _handed_out.add(port)
-            return port
+from helpers import free_port  # noqa: E402,F401
