@@ -91,7 +91,10 @@ class Ome:
             return r.status, await r.json(content_type=None)
 
     async def stream_stats(self, name: str) -> dict:
-        url = f"http://127.0.0.1:{self.ports['api']}/v1/stats/current/vhosts/default/apps/app/streams/{name}"
+        return await self.stats(f"/vhosts/default/apps/app/streams/{name}")
+
+    async def stats(self, path: str = "") -> dict:
+        url = f"http://127.0.0.1:{self.ports['api']}/v1/stats/current{path}"
         async with self.http.get(url, headers={"Authorization": basic_auth(TOKEN)}) as r:
             assert r.status == 200
             return (await r.json(content_type=None))["response"]
@@ -249,6 +252,12 @@ async def test_srt_ffmpeg_srt_live_transmit_and_udp_mpegts_to_llhls(ome, tmp_pat
         assert (await ome.stream_info("slt"))[1]["response"]["input"]["sourceType"] == "SRT"
         stats = await ome.stream_stats("srtstream")                 # bytes counted by the provider
         assert stats["totalBytesIn"] > 500_000 and stats["avgThroughputIn"] > 100_000, stats
+        # the app, its vhost and the server add up what their SRT/MPEG-TS inputs received
+        app_stats = await ome.stats("/vhosts/default/apps/app")
+        assert app_stats["totalBytesIn"] > stats["totalBytesIn"] and app_stats["avgThroughputIn"] > 0, app_stats
+        assert app_stats["lastRecvTime"] >= stats["lastRecvTime"]
+        for path in ("/vhosts/default", ""):
+            assert (await ome.stats(path))["totalBytesIn"] >= app_stats["totalBytesIn"]
         st, info = await ome.stream_info(f"stream_{udp_port}")
         assert st == 200 and info["response"]["input"]["sourceType"] == "MPEGTS", info
         # the refused caller: ffmpeg fails, ome says why

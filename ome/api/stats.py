@@ -35,6 +35,35 @@ def metrics_json(created_time: float, source: Any = None) -> dict[str, Any]:
     return body
 
 
+def _input_streams(source: Any) -> list[Any]:
+    """The streams under a server (its registry), a vhost (its apps) or an app."""
+    registry = getattr(source, "registry", None)
+    if registry is not None:
+        return [s for vh in registry.vhosts.values() for app in vh.apps.values() for s in app.streams.values()]
+    apps = getattr(source, "apps", None)
+    if apps is not None:
+        return [s for app in apps.values() for s in app.streams.values()]
+    return list(getattr(source, "streams", {}).values())
+
+
+def aggregate_json(created_time: float, source: Any) -> dict[str, Any]:
+    """Server, vhost and app metrics: the zeros, plus what their byte-counting input streams
+    (SRT, MPEG-TS) are receiving: bytes in, the average rate over the container's lifetime and
+    the newest receive time (the connection counters stay OME's viewer counts)."""
+    body = metrics_json(created_time, source)
+    ingest = [m for m in (getattr(s, "metrics", None) for s in _input_streams(source))
+              if callable(getattr(m, "totals", None))]
+    if ingest:
+        totals = [m.totals() for m in ingest]
+        total = sum(b for b, _ in totals)
+        span = max(time.time() - created_time, 1e-3)
+        body.update({"totalBytesIn": total, "avgThroughputIn": int(total * 8 / span)})
+        newest = max(t for _, t in totals)
+        if newest:
+            body["lastRecvTime"] = format_time(newest)
+    return body
+
+
 def transcoder_json(server: Any) -> dict[str, Any]:
     """ome extension: accelerators (devices, engines, sessions on each) and every transcoding session."""
     from ome.transcoder.hwaccel import probe_json
@@ -50,19 +79,19 @@ def transcoder_json(server: Any) -> dict[str, Any]:
 
 async def server_stats(ctx: Ctx) -> Reply:
     created = getattr(ctx.server, "started_at", None) or ctx.api.started_at
-    body = metrics_json(created, ctx.server)
+    body = aggregate_json(created, ctx.server)
     body["transcoder"] = transcoder_json(ctx.server)
     return ok(body)
 
 
 async def vhost_stats(ctx: Ctx) -> Reply:
     assert ctx.vhost is not None
-    return ok(metrics_json(ctx.vhost.created_time, ctx.vhost))
+    return ok(aggregate_json(ctx.vhost.created_time, ctx.vhost))
 
 
 async def app_stats(ctx: Ctx) -> Reply:
     assert ctx.app is not None
-    return ok(metrics_json(ctx.app.created_time, ctx.app))
+    return ok(aggregate_json(ctx.app.created_time, ctx.app))
 
 
 async def stream_stats(ctx: Ctx) -> Reply:

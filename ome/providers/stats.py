@@ -127,6 +127,10 @@ class IngestMetrics:
         self._last = (created, 0)              # (wall, bytes) at the previous GET
         self._max = 0
 
+    def totals(self) -> tuple[int, float]:
+        """(bytes received, epoch seconds of the last receive), without touching the windows."""
+        return int(self.source.bytes_in), float(self.source.last_recv_wall or 0)
+
     def to_api_json(self) -> dict[str, Any]:
         import time
         from ome.api.jsonfmt import format_time
