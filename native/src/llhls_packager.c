@@ -10,8 +10,9 @@
  *    forced cut the grid line stays pending, so the next sync sample at or
  *    after it still cuts (segments realign with key frames).
  *  - part flush before adding a sample when the part would exceed PT, or
- *    as soon as even the smallest next sample could not fit; near the end
- *    of a segment the last two parts share the rest (part_limit).
+ *    as soon as even the smallest next sample could not fit; audio parts
+ *    near a segment's expected end shrink (never under 0.85 PT) so the
+ *    segment does not end in a sliver part (part_limit).
  *  - FOLLOW mode (audio next to video) holds samples at or after the grid
  *    line until the lead track's cut time is requested, so MSN n covers
  *    the same interval in every track; a hold longer than
