@@ -63,8 +63,10 @@ def build_driver() -> Path:
     """bench/ts_demux_run.c against the native sources (-O2, as the extension is built)."""
     exe = media_source.CACHE / "ts_demux_run"
     srcs = sorted(str(p) for p in (ROOT / "native" / "src").glob("*.c"))
-    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "srt"], capture_output=True, text=True,
-                           check=True).stdout.split()
+    # the core's system libraries, from the one list the other native builds read
+    pkgs = [ln.split("#")[0].strip() for ln in (ROOT / "native" / "pkgs.txt").read_text().splitlines()]
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", *filter(None, pkgs)], capture_output=True,
+                           text=True, check=True).stdout.split()
     subprocess.run(["gcc", "-O2", "-std=gnu11", f"-I{ROOT / 'native' / 'include'}", "-o", str(exe),
                     str(HERE / "ts_demux_run.c"), *srcs, *flags, "-lm", "-pthread"], check=True)
     return exe
