@@ -220,8 +220,8 @@ def report(args: argparse.Namespace, r: dict, load_before: float) -> str:
 
 Command: `make bench-record` (= `.venv/bin/python bench/bench_record_push.py --out bench/RESULTS.md`).
 Machine: {results.machine(f"load average {load_before:.1f} before / {r['load']:.1f} after")}.
-**The machine is shared with other engineers' builds and tests while this runs: CPU figures are
-noisy; the ratios come from the same run.**
+Other work on the machine makes CPU figures noisy (see the load average); the ratios come from
+the same run.
 
 One RTMP ingest of the 720p bench source ({r['rate_mbps']:.2f} Mb/s, `ffmpeg -re -stream_loop -1 -c copy
 -f flv`); ome CPU (utime+stime of the process) over {r['window']:.0f} s windows after warm-up.

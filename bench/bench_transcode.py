@@ -150,8 +150,8 @@ def main() -> None:
         "## Transcoding: native ladder vs the ffmpeg CLI (`make bench-transcode`)",
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} on {report.machine(f'ffmpeg {ff}')}; load average "
-        f"{load[0]:.1f} at the end. The machine is shared with other engineers' builds and tests while this ran, "
-        "so absolute figures move; the ratio comes from interleaved runs of both on the same input.",
+        f"{load[0]:.1f} at the end. Other work on the machine moves absolute figures; the ratio comes "
+        "from interleaved runs of both on the same input.",
         "",
         f"Command: `.venv/bin/python bench/bench_transcode.py --out bench/RESULTS.md --runs {args.runs}`. "
         f"Input: {src.description}, video only ({best['frames']} frames). Ladder: "

@@ -235,9 +235,8 @@ def report(args: argparse.Namespace, dm: dict, pub: dict, load_before: float) ->
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     return f"""## MPEG-TS demux and SRT ingest (`make bench-ts`)
 
-Measured {when} on {results.machine(f"ffmpeg {ffmpeg_ver}")}. The machine is shared with three other engineers'
-builds and tests while this ran (1-min load average {load_before:.2f} before, {pub['load']:.2f} during the SRT run);
-figures are indicative. Command: `.venv/bin/python bench/bench_ts.py --out bench/RESULTS.md`.
+Measured {when} on {results.machine(f"ffmpeg {ffmpeg_ver}")}. Other work on the machine skews the
+figures (1-min load average {load_before:.2f} before, {pub['load']:.2f} during the SRT run). Command: `.venv/bin/python bench/bench_ts.py --out bench/RESULTS.md`.
 
 ### 1. TS demux throughput (anchor: `ffmpeg -i in.ts -map 0 -c copy -f null -`)
 
