@@ -415,6 +415,34 @@ async def test_hlsjs_plays_low_latency_and_receives_send_event_id3(ome):
 
 
 @pytest.mark.timeout(90)
+async def test_hlsjs_with_live_catch_up_stays_one_to_two_seconds_behind(ome):
+    """hls.js with its live catch-up on (maxLiveSyncPlaybackRate 1.5, the usual LL-HLS player
+    setting) settles at PART-HOLD-BACK behind live; without it, it stays where it started,
+    snapped back to a key frame (see the test above)."""
+    _player_ready()
+    pub = await publish(ome.publish_url, 60, 0)
+    player = Player()
+    try:
+        await ome.wait_master()
+        await asyncio.sleep(3)
+        await player.start(ome.master, 16, "--catch-up")
+        await player.wait_playing(15)
+        rc, res = await player.result(40)
+    finally:
+        await player.kill()
+        await stop(pub)
+    assert rc == 0 and not any(":FATAL:" in e for e in res["errors"]), res["errors"]
+    settled = [s for s in res["samples"] if s["t"] >= res["playingAt"] + 8 and s["latency"] is not None]
+    lat = sorted(s["latency"] for s in settled)
+    pdt = sorted(s["pdtLag"] for s in settled if s["pdtLag"] is not None)
+    assert len(lat) >= 6 and pdt, res["samples"]
+    print(f"\ncatch-up: target {res['targetLatency']:.2f} s; after 8 s of play: hls.js latency median "
+          f"{lat[len(lat) // 2]:.2f} s (max {lat[-1]:.2f}), PDT lag median {pdt[len(pdt) // 2]:.2f} s; "
+          f"stalls {res['waiting']}")
+    assert lat[len(lat) // 2] <= 2.0 and pdt[len(pdt) // 2] <= 2.0, (lat, pdt)
+
+
+@pytest.mark.timeout(90)
 @pytest.mark.parametrize("bframes", [0, 2])
 async def test_conclude_hls_live_player_sees_endlist_and_ends(ome, bframes):
     _player_ready()

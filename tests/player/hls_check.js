@@ -16,6 +16,8 @@
 //   --until-ended  also stop early once the video fires `ended` (after EXT-X-ENDLIST).
 //   --switch       ABR: once playing, force the highest level, then the lowest, then hand
 //                  back to auto; LEVEL_SWITCHED events land in result.levelSwitches.
+//   --catch-up     hls.js's live catch-up on (maxLiveSyncPlaybackRate 1.5): a player that
+//                  starts behind its target latency plays faster until it is there.
 //   env CHROMIUM   the browser binary (default /usr/bin/chromium)
 // Exit code: 0 when there was no fatal hls.js error and the playhead advanced, else 1.
 'use strict';
@@ -28,6 +30,7 @@ const { chromium } = require('playwright-core');
 const args = process.argv.slice(2);
 const untilEnded = args.includes('--until-ended');
 const switchLevels = args.includes('--switch');
+const catchUp = args.includes('--catch-up');
 const positional = args.filter(a => !a.startsWith('--'));
 const src = positional[0];
 const seconds = Number(positional[1] || 20);
@@ -47,6 +50,7 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>ome hls check</title>
   const q = new URLSearchParams(location.search);
   const src = q.get('src'), ms = Number(q.get('ms')), untilEnded = q.get('untilEnded') === '1';
   const switchLevels = q.get('switch') === '1';
+  const catchUp = q.get('catchUp') === '1';
   const emit = (type, o) => console.log('@@' + JSON.stringify(Object.assign({ type }, o)));
   const v = document.getElementById('v');
   const out = { src, hlsVersion: Hls.version, hlsSupported: Hls.isSupported(), errors: [], ll: null,
@@ -67,7 +71,8 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>ome hls check</title>
     }
     return addCue.call(this, c);
   };
-  const hls = new Hls({ lowLatencyMode: true });
+  // --catch-up: hls.js's live catch-up (playback up to 1.5x while behind its target latency)
+  const hls = new Hls(catchUp ? { lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.5 } : { lowLatencyMode: true });
   hls.on(Hls.Events.ERROR, (e, d) => {
     const s = [d.type, d.details, d.fatal ? 'FATAL' : '', d.reason || '', d.error ? d.error.message : '',
                d.response ? 'http ' + d.response.code : '', d.frag ? d.frag.url : ''].join(':');
@@ -200,7 +205,7 @@ const print = o => process.stdout.write(JSON.stringify(o) + '\n');
     });
     page.on('pageerror', e => print({ type: 'pageerror', error: e.message }));
     const qs = new URLSearchParams({ src, ms: String(seconds * 1000), untilEnded: untilEnded ? '1' : '0',
-                                    switch: switchLevels ? '1' : '0' });
+                                    switch: switchLevels ? '1' : '0', catchUp: catchUp ? '1' : '0' });
     const pageUrl = `http://127.0.0.1:${server.address().port}/index.html?${qs}`;
     await page.goto(pageUrl);
     print({ type: 'page', url: pageUrl, chromium: await page.evaluate(() => navigator.userAgent) });
