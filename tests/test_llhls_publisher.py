@@ -605,6 +605,28 @@ async def test_stream_removal_releases_parked_requests_and_republish_changes_key
     assert (await get(http, f"{live.base}/{pl['tags']['#EXT-X-MAP'].split(chr(34))[1]}"))[0] == 404
 
 
+async def test_a_part_wakes_only_the_waiters_of_its_track(live_factory):
+    """Blocking requests park on their own track's change future: an audio part does not wake
+    the requests waiting for video (with an ABR ladder, every rendition's parts would otherwise
+    wake every waiter); a wait on any change, the end and the removal still wake everyone."""
+    live = await live_factory()
+    s = live.llhls
+    while not s.ready():
+        await asyncio.wait_for(s.changed(), 5)
+    ids = {st.media_type: st.id for st in s.tracks.values()}
+    woke = set()
+    for _ in range(12):                         # ~3 s of parts, video and audio
+        v, a, any_ = s.changed(ids["video"]), s.changed(ids["audio"]), s.changed()
+        await asyncio.wait_for(asyncio.shield(any_), 5)
+        await asyncio.sleep(0)
+        assert v.done() or a.done()             # a change is some track's part
+        woke.add((v.done(), a.done()))
+    assert (True, False) in woke and (False, True) in woke, woke
+    v, a = s.changed(ids["video"]), s.changed(ids["audio"])
+    s.conclude()
+    assert v.done() and a.done()
+
+
 async def test_many_parked_requests_are_bounded(live_factory, http):
     live = await live_factory()
     assert (await get(http, f"{live.base}/llhls.m3u8"))[0] == 200

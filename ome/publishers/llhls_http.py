@@ -98,16 +98,16 @@ class _Parked:
     done() holds after a change, 404 when the stream goes away, 503 at the deadline. Holds one
     of the stream's waiting slots until it settles."""
 
-    __slots__ = ("s", "done", "then", "cors", "future", "timer")
+    __slots__ = ("s", "done", "then", "cors", "track_id", "future", "timer")
 
     def __init__(self, s: "LlhlsStream", deadline: float, done: Callable[[], bool],
-                 then: Callable[[], Reply], cors: dict[str, str]) -> None:
+                 then: Callable[[], Reply], cors: dict[str, str], track_id: int | None) -> None:
         loop = asyncio.get_running_loop()
-        self.s, self.done, self.then, self.cors = s, done, then, cors
+        self.s, self.done, self.then, self.cors, self.track_id = s, done, then, cors, track_id
         self.future: asyncio.Future = loop.create_future()
         self.timer = loop.call_later(max(0.0, deadline - time.monotonic()), self._expire)
         s.waiting += 1
-        s.changed().add_done_callback(self._check)
+        s.changed(track_id).add_done_callback(self._check)
 
     def _settle(self, response: HttpResponse) -> None:
         _add_cors(response, self.cors)
@@ -125,7 +125,7 @@ class _Parked:
         if not s.gone:
             try:
                 if not self.done():
-                    s.changed().add_done_callback(self._check)
+                    s.changed(self.track_id).add_done_callback(self._check)
                     return
             except Exception as exc:
                 self.timer.cancel()
@@ -253,9 +253,10 @@ class LlhlsHttp:
 
     # -- waiting ------------------------------------------------------------------------
     def _after(self, s: "LlhlsStream", deadline: float, done: Callable[[], bool],
-               then: Callable[[], Reply], cors: dict[str, str]) -> Reply:
+               then: Callable[[], Reply], cors: dict[str, str], track_id: int | None = None) -> Reply:
         """then() now when done() already holds, else a future of its answer once done() holds after
-        a change of the stream (404 when the stream goes away, 503 at the deadline).
+        a change of the stream, or of track `track_id` only when done() depends on that track alone
+        (404 when the stream goes away, 503 at the deadline).
 
         The waiting slot is taken here, synchronously, so a burst of requests in one loop
         iteration cannot overshoot max_waiters."""
@@ -265,7 +266,7 @@ class LlhlsHttp:
             return then()
         if s.waiting >= self.module.max_waiters:
             raise _Reply(503, "no-store", "Service Unavailable")
-        return _Parked(s, deadline, done, then, cors).future
+        return _Parked(s, deadline, done, then, cors, track_id).future
 
     # -- parts --------------------------------------------------------------------------
     def _part(self, config: Any, s: "LlhlsStream", st: "TrackState", msn: int, idx: int,
@@ -299,7 +300,7 @@ class LlhlsHttp:
                 raise _Reply(404, "no-store", "Not Found")
             return self._media(done.data, content_type, cache)
 
-        return self._after(s, time.monotonic() + 3 * td, settled, answer, cors)
+        return self._after(s, time.monotonic() + 3 * td, settled, answer, cors, st.id)
 
     # -- playlists ----------------------------------------------------------------------
     def _playlist_response(self, request: HttpRequest, s: "LlhlsStream", cache_key: Any,
@@ -400,6 +401,6 @@ class LlhlsHttp:
                 if p is None:
                     return st.segments[m].complete
                 return last[1] >= p
-            return self._after(s, deadline, satisfied, lambda: render(st), cors)
+            return self._after(s, deadline, satisfied, lambda: render(st), cors, st.id)
 
         return self._after(s, deadline, s.ready, when_ready, cors)

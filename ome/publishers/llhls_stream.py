@@ -183,22 +183,31 @@ class LlhlsStream:
         self._end_ms = 0                         # end of the newest sample on the stream timeline (ms)
         self._resume_ms = 0                      # where the newest timeline started (ms)
         self.discontinuities = 0
-        self._waiter: asyncio.Future | None = None
+        self._waiters: dict[int | None, asyncio.Future] = {}   # track id (None: any change) -> future
         self.waiting = 0
         self.render_cache: dict[Any, tuple[bytes, bytes | None]] = {}
 
     # -- waiters ----------------------------------------------------------------
-    def changed(self) -> asyncio.Future:
-        """A future resolved at the next change (part, end, removal)."""
-        if self._waiter is None or self._waiter.done():
-            self._waiter = asyncio.get_running_loop().create_future()
-        return self._waiter
+    def changed(self, track_id: int | None = None) -> asyncio.Future:
+        """A future resolved at the next change: a new part of track `track_id` (any track when
+        None), the end or the removal of the stream. A request blocked on one track's progress
+        waits on that track only, so the other tracks' parts do not wake it for nothing."""
+        fut = self._waiters.get(track_id)
+        if fut is None or fut.done():
+            fut = self._waiters[track_id] = asyncio.get_running_loop().create_future()
+        return fut
 
-    def _notify(self) -> None:
+    def _notify(self, track_id: int | None = None) -> None:
+        """Wake the waiters of `track_id` and of any change; everyone when track_id is None."""
         self.render_cache.clear()
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-        self._waiter = None
+        if track_id is None:
+            waiters, self._waiters = self._waiters, {}
+            futures = list(waiters.values())
+        else:
+            futures = [f for f in (self._waiters.pop(track_id, None), self._waiters.pop(None, None)) if f]
+        for fut in futures:
+            if not fut.done():
+                fut.set_result(None)
 
     # -- derived values -----------------------------------------------------------
     @property
@@ -427,7 +436,7 @@ class LlhlsStream:
             finally:
                 lib.omn_buf_free(ffi.addressof(part, "bytes"))
         if got:
-            self._notify()
+            self._notify(st.id)
 
     def _reanchor_pdt(self, part: Any, timescale: int) -> None:
         """PROGRAM-DATE-TIME follows the wall clock: at a segment boundary of the lead track, when
