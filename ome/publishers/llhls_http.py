@@ -3,8 +3,9 @@ preload-hinted parts, Cache-Control (§1.6), CORS, gzip for playlists.
 
 Served by the lean HTTP/1.1 server of `http1.py`. A request that can be answered now is
 answered synchronously (no task); one that must wait (blocking reload, a preload-hinted
-part, a stream not ready yet) returns a coroutine that parks on the stream's change future
-(resolved when a part completes, the stream ends or goes away); nothing polls.
+part, a stream not ready yet) returns a future that parks on a change future of the stream,
+or of its track when only that track matters (resolved when a part completes, the stream ends
+or goes away); nothing polls.
 """
 from __future__ import annotations
 
@@ -92,7 +93,8 @@ def _cors_headers(config: Any, request: HttpRequest) -> dict[str, str]:
 
 
 class _Parked:
-    """One request parked on a stream: callbacks on the stream's change future, no task.
+    """One request parked on a stream: callbacks on its change future (the track's, when the
+    condition depends on one track only), no task.
 
     Settles its future with the final response (CORS headers applied): then()'s answer once
     done() holds after a change, 404 when the stream goes away, 503 at the deadline. Holds one
