@@ -121,7 +121,8 @@ def _package_mem(samples, avcc: bytes, asc: bytes, part_s: float, segment_ms: in
             if is_video and part.part_index == 0 and part.segment > 0:
                 cut(audio, part.start, 90000)
             if part.segment_end:
-                held[is_video][1].append(b"".join(open_seg[is_video]))
+                # as the publisher: a segment is the list of its parts, sent back to back (no join)
+                held[is_video][1].append(open_seg[is_video][:])
                 open_seg[is_video].clear()
 
     for s in samples:
@@ -132,4 +133,4 @@ def _package_mem(samples, avcc: bytes, asc: bytes, part_s: float, segment_ms: in
     for is_video, pk in ((True, video), (False, audio)):
         lib.omn_llhls_finish(pk, 0)
         collect(is_video, pk)
-    return {"bytes_held": sum(len(x) for ps, ss in held.values() for x in ps + ss)}
+    return {"bytes_held": sum(len(x) for ps, _ in held.values() for x in ps)}
