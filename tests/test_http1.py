@@ -1,4 +1,5 @@
-"""The lean HTTP/1.1 server of the media edge (ome/publishers/http1.py), over real sockets.
+"""The HTTP/1.1 servers of the media edge (ome/publishers/http1.py and the native edge,
+ome/publishers/edge.py + native/src/edge.c), over real sockets.
 
 Covers what an LL-HLS edge relies on: keep-alive, pipelined requests answered in order even
 when the first one parks, HEAD, HTTP/1.0, request framing errors (400/431/505 and close),
@@ -10,6 +11,7 @@ import asyncio
 
 import pytest
 
+from ome.publishers.edge import EdgeServer
 from ome.publishers.http1 import HttpRequest, HttpResponse, HttpServer
 
 
@@ -38,12 +40,19 @@ class App:
                             [body[:3], body[3:]])      # a list body goes out back to back
 
 
-@pytest.fixture
-async def edge():
+@pytest.fixture(params=["http1", "native"])
+async def edge(request):
+    """The same behaviour from both servers of the media edge: http1.py on the event loop (the
+    TLS port), and the native edge (edge.c), where every request here is a miss for Python."""
     app = App()
-    server = HttpServer(app.handle)
-    await server.listen("127.0.0.1", 0)
-    port = server._servers[0].sockets[0].getsockname()[1]
+    if request.param == "http1":
+        server = HttpServer(app.handle)
+        await server.listen("127.0.0.1", 0)
+        port = server._servers[0].sockets[0].getsockname()[1]
+    else:
+        server = EdgeServer(app.handle)
+        await server.listen("127.0.0.1", 0)
+        port = server.ports[0]
     yield app, port
     await server.close()
 

@@ -1035,4 +1035,114 @@ typedef struct omn_xcode_input_stats {
 } omn_xcode_input_stats;
 int omn_xcode_get_input_stats(omn_xcode *x, int32_t track_id, omn_xcode_input_stats *out);
 
+/* ---- edge: the media edge's HTTP/1.1 server (edge.c, edge_http.c, edge_cache.c) ----
+ * One C thread owns the plain-HTTP LL-HLS sockets (epoll). A GET whose answer the event loop
+ * stored ("put") is answered here without Python; a blocking playlist request
+ * (_HLS_msn + _HLS_part) ahead of its playlist's state is parked here until the loop
+ * advances that playlist, then answered from the stored answers. Every other request is a
+ * "miss": queued with its raw head, signalled on the omn_notify given at creation; the loop
+ * pops it (omn_edge_next_miss), answers with omn_edge_respond, and may put the answer.
+ *
+ * Keys. An answer key is  host "\n" origin "\n" flag path ["?" query]  where host and
+ * origin are the request's Host and Origin header values (empty when absent), flag is 'g'
+ * when the path ends in ".m3u8" and Accept-Encoding contains "gzip", else '-', path is the
+ * request path (no percent escapes), and query is the canonical form of the LL-HLS
+ * directives given: "_HLS_msn=M", "&_HLS_part=P", "&_HLS_skip=S" in that order, M and P as
+ * plain decimals, S "YES" or "v2" (any other query parameter: not storable, always a miss).
+ * A playlist state key is  host "\n" path.
+ *
+ * Ownership: bodies are reference counted (new = one reference, the caller's); put takes
+ * its own references; every answer is immutable once put (a put of an existing key
+ * replaces it; connections still sending the old one keep it alive).
+ * Thread-safety: every omn_edge_* call may come from any one thread (the event loop); the
+ * edge thread is internal. omn_edge_body_* may be called from any thread. */
+typedef struct omn_edge omn_edge;
+typedef struct omn_edge_body omn_edge_body;
+
+typedef struct omn_edge_miss {
+    uint64_t conn;             /* answer with omn_edge_respond(conn, ...) */
+    int64_t t0_ns;             /* CLOCK_MONOTONIC when the head was complete */
+    const uint8_t *head;       /* the request head, without the final blank line */
+    size_t head_len;
+    const char *key;           /* the answer key of this request (not NUL-terminated) */
+    size_t key_len;            /* 0: the answer cannot be stored */
+    int32_t expired;           /* 1: it was parked here until its playlist's deadline */
+} omn_edge_miss;
+
+typedef struct omn_edge_stats {
+    uint64_t connections;      /* accepted, ever */
+    uint64_t requests;
+    uint64_t hits;             /* answered from stored answers (parked ones included) */
+    uint64_t misses;           /* handed to the loop */
+    uint64_t parked;           /* parked here, ever */
+    uint64_t bytes_out;
+    uint32_t open_connections;
+    uint32_t parked_now;
+    uint32_t answers;          /* stored answers */
+    uint32_t states;           /* playlist states */
+    uint64_t answer_bytes;     /* heads + bodies of the stored answers (shared bodies counted once per answer) */
+} omn_edge_stats;
+
+/* A stopped edge; server_name goes in each answer's "Server:" line. notify is borrowed and
+ * must outlive the edge. NULL on failure. */
+omn_edge *omn_edge_new(omn_notify *notify, const char *server_name);
+/* Takes ownership of a bound, listening, non-blocking socket fd (also while running; from
+ * one thread at a time). 0, or -1 (too many listeners; the fd is then still the caller's). */
+int omn_edge_add_listener(omn_edge *e, int fd);
+/* Starts the edge thread. 0, or -1. */
+int omn_edge_start(omn_edge *e);
+/* Stops the thread, closes every socket, frees every answer, state and queued miss. */
+void omn_edge_free(omn_edge *e);
+
+/* Pops one miss into *out: 1, or 0 when none is queued. Its pointers stay valid until the
+ * next call or omn_edge_free. */
+int omn_edge_next_miss(omn_edge *e, omn_edge_miss *out);
+/* The whole answer of a miss (status line, headers, body), copied; close_after: close the
+ * connection once it is sent. An unknown or closed conn is ignored. 0, or -1 (no memory). */
+int omn_edge_respond(omn_edge *e, uint64_t conn, const uint8_t *data, size_t len, int32_t close_after);
+
+/* A body: len bytes copied. NULL on failure. */
+omn_edge_body *omn_edge_body_new(const uint8_t *data, size_t len);
+void omn_edge_body_unref(omn_edge_body *b);
+
+/* Stores a 200 answer under key: `head` is its header lines after Server/Date (each ending in
+ * CRLF; the edge adds the status line, Server, Date, Content-Length and Connection), the body
+ * is the concatenation of `bodies`. group/tag let omn_edge_drop remove it. 0, or -1. */
+int omn_edge_put(omn_edge *e, const char *key, size_t key_len, uint64_t group, int64_t tag,
+                 const uint8_t *head, size_t head_len, omn_edge_body *const *bodies, size_t n_bodies);
+/* Removes every answer of `group` whose tag < below (INT64_MAX: the whole group).
+ * Returns how many were removed. */
+size_t omn_edge_drop(omn_edge *e, uint64_t group, int64_t below);
+/* Sets a playlist's state: its newest part is (msn, part); a request for (M, P) after it is
+ * parked when M == msn and P <= part + parts_ahead, or msn < M <= msn + 2 and P <= parts_ahead,
+ * for at most timeout_ms after its head arrived (then handed to the loop, expired = 1), while
+ * fewer than max_parked wait on this playlist (the others go to the loop at once).
+ * open = 0 ends the state: every request parked on it goes to the loop. Parked requests the
+ * new state satisfies are answered from stored answers, or handed to the loop. */
+int omn_edge_advance(omn_edge *e, const char *state_key, size_t key_len, int64_t msn, int64_t part,
+                     int64_t parts_ahead, int64_t timeout_ms, int64_t max_parked, int32_t open);
+void omn_edge_get_stats(omn_edge *e, omn_edge_stats *out);
+
+/* The parsed head of one request (edge_http.c; exposed for tests and the fuzzer). */
+typedef struct omn_edge_head {
+    int32_t complete;          /* 1: the blank line was found; head_len counts through it */
+    size_t head_len;
+    int32_t storable;          /* GET, HTTP/1.1, no body framing to worry about, plain path,
+                                  only LL-HLS directives in the query: key below is valid */
+    int32_t keep_alive;
+    int32_t bad;               /* the head is malformed (the loop's parser gives the answer) */
+    int64_t content_length;    /* -1: none or invalid */
+    int32_t has_msn;
+    int32_t has_part;
+    int64_t msn;
+    int64_t part;
+    size_t key_len;            /* the answer key, written to the caller's buffer */
+    size_t state_key_len;      /* the playlist state key (host "\n" path), written after it */
+} omn_edge_head;
+/* Parses buf (len bytes). When the head is complete, writes the answer key then the state
+ * key into keybuf (cap bytes; storable = 0 when they do not fit). 0, or -1 when no blank line
+ * is found within max_head bytes. */
+int omn_edge_parse_head(const uint8_t *buf, size_t len, size_t max_head, omn_edge_head *out,
+                        char *keybuf, size_t cap);
+
 #endif /* OME_NATIVE_H */

@@ -44,9 +44,12 @@ _STATUS_LINES = {code: f"HTTP/1.1 {code} {reason}\r\n".encode() for code, reason
 class HttpRequest:
     """One parsed request head. Header names are matched case-insensitively."""
 
-    __slots__ = ("method", "target", "path", "query_string", "keep_alive", "_headers", "_query")
+    __slots__ = ("method", "target", "path", "query_string", "keep_alive", "_headers", "_query",
+                 "t0", "edge_key")
 
     def __init__(self, method: str, target: str, headers: dict[bytes, bytes], keep_alive: bool) -> None:
+        self.t0: float | None = None         # time.monotonic() the head arrived, when known earlier
+        self.edge_key: bytes | None = None   # the native edge's answer key (edge.py), when storable
         self.method = method
         self.target = target
         path, _, self.query_string = target.partition("?")
@@ -88,7 +91,7 @@ class HttpResponse:
     `headers`: media handlers answer most requests with a handful of fixed header sets and
     render each set once instead of per response."""
 
-    __slots__ = ("status", "headers", "body", "raw")
+    __slots__ = ("status", "headers", "body", "raw", "store")
 
     def __init__(self, status: int = 200, headers: dict[str, str] | None = None,
                  body: bytes | list[bytes] = b"", raw: bytes = b"") -> None:
@@ -96,6 +99,26 @@ class HttpResponse:
         self.headers = headers if headers is not None else {}
         self.body = body
         self.raw = raw
+        # (group, tag, C bodies or None): the native edge may keep this answer under its
+        # request's key (edge.py); None bodies: copied from `body`
+        self.store: tuple[int, int, list | None] | None = None
+
+    def header_lines(self) -> bytes:
+        """Its own header lines (raw, then headers), as sent between Date and Content-Length."""
+        headers = self.headers
+        if not headers:
+            return self.raw
+        return self.raw + "".join([f"{k}: {v}\r\n" for k, v in headers.items()]).encode("latin-1")
+
+    def body_size(self) -> int:
+        body = self.body
+        return len(body) if isinstance(body, bytes) else sum(len(b) for b in body)
+
+    def encode_head(self, fixed_headers: bytes, keep: bool, size: int) -> bytes:
+        """Status line through the blank line."""
+        return b"".join((_STATUS_LINES.get(self.status) or f"HTTP/1.1 {self.status} Unknown\r\n".encode(),
+                         fixed_headers, self.header_lines(), b"Content-Length: %d\r\n" % size,
+                         b"\r\n" if keep else b"Connection: close\r\n\r\n"))
 
     @classmethod
     def text(cls, status: int, text: str, headers: dict[str, str] | None = None) -> "HttpResponse":
@@ -108,31 +131,44 @@ class HttpResponse:
 Handler = Callable[[HttpRequest], Union[HttpResponse, "asyncio.Future[HttpResponse]", Awaitable[HttpResponse]]]
 
 
-class _BadRequest(Exception):
+class BadRequest(Exception):
     def __init__(self, status: int) -> None:
         self.status = status
 
 
-def _parse_head(head: bytes) -> tuple[HttpRequest, int]:
+def fail_bytes(status: int, fixed_headers: bytes) -> bytes:
+    """The whole answer to a request that cannot be parsed (the connection closes after it)."""
+    body = _REASONS.get(status, "Error").encode()
+    return (_STATUS_LINES[status] + fixed_headers +
+            b"Content-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n"
+            b"Connection: close\r\n\r\n%s" % (len(body), body))
+
+
+def date_headers(server_name: str) -> bytes:
+    """Server and Date lines (Date changes once per second: callers render it once per second)."""
+    return f"Server: {server_name}\r\nDate: {formatdate(time.time(), usegmt=True)}\r\n".encode()
+
+
+def parse_head(head: bytes) -> tuple[HttpRequest, int]:
     """(request, body length to skip) from the bytes before the blank line."""
     lines = head.split(b"\r\n")
     parts = lines[0].split(b" ")
     if len(parts) != 3:
-        raise _BadRequest(400)
+        raise BadRequest(400)
     method_b, target_b, version = parts
     if version == b"HTTP/1.1":
         keep_alive = True
     elif version == b"HTTP/1.0":
         keep_alive = False
     elif version.startswith(b"HTTP/"):
-        raise _BadRequest(505)
+        raise BadRequest(505)
     else:
-        raise _BadRequest(400)
+        raise BadRequest(400)
     headers: dict[bytes, bytes] = {}
     for line in lines[1:]:
         name, sep, value = line.partition(b":")
         if not sep or not name or name != name.strip():
-            raise _BadRequest(400)
+            raise BadRequest(400)
         headers[name.lower()] = value.strip()
     conn = headers.get(b"connection")
     if conn is not None:
@@ -142,22 +178,22 @@ def _parse_head(head: bytes) -> tuple[HttpRequest, int]:
         elif b"keep-alive" in conn:
             keep_alive = True
     if b"transfer-encoding" in headers:
-        raise _BadRequest(400)              # no request bodies are accepted here
+        raise BadRequest(400)              # no request bodies are accepted here
     body = 0
     cl = headers.get(b"content-length")
     if cl is not None:
         if not cl.isdigit() or len(cl) > 12:
-            raise _BadRequest(400)
+            raise BadRequest(400)
         body = int(cl)
         if body > 1 << 20:
-            raise _BadRequest(413)
+            raise BadRequest(413)
     if not target_b.startswith(b"/"):
-        raise _BadRequest(400)
+        raise BadRequest(400)
     try:
         method = method_b.decode("ascii")
         target = target_b.decode("ascii")
     except UnicodeDecodeError:
-        raise _BadRequest(400) from None
+        raise BadRequest(400) from None
     return HttpRequest(method, target, headers, keep_alive), body
 
 
@@ -218,8 +254,8 @@ class _Connection(asyncio.Protocol):
                 self._fail(431)
                 return
             try:
-                request, body_len = _parse_head(buf[:end])
-            except _BadRequest as bad:
+                request, body_len = parse_head(buf[:end])
+            except BadRequest as bad:
                 self._fail(bad.status)
                 return
             start = end + 4
@@ -280,17 +316,9 @@ class _Connection(asyncio.Protocol):
 
     def _send(self, request: HttpRequest, response: HttpResponse) -> None:
         body = response.body
-        size = len(body) if isinstance(body, bytes) else sum(len(b) for b in body)
+        size = response.body_size()
         keep = request.keep_alive and self.server.accepting
-        headers = response.headers
-        head = b"".join((_STATUS_LINES.get(response.status) or
-                         f"HTTP/1.1 {response.status} Unknown\r\n".encode(),
-                         self.server.fixed_headers,
-                         response.raw,
-                         "".join([f"{k}: {v}\r\n" for k, v in headers.items()]).encode("latin-1")
-                         if headers else b"",
-                         b"Content-Length: %d\r\n" % size,
-                         b"\r\n" if keep else b"Connection: close\r\n\r\n"))
+        head = response.encode_head(self.server.fixed_headers, keep, size)
         if request.method == "HEAD" or not size:
             self.transport.write(head)
         elif isinstance(body, bytes):
@@ -304,10 +332,7 @@ class _Connection(asyncio.Protocol):
 
     def _fail(self, status: int) -> None:
         """A request that cannot be parsed: answer and close (the stream of requests is lost)."""
-        body = _REASONS.get(status, "Error").encode()
-        self.transport.write(_STATUS_LINES[status] + self.server.fixed_headers +
-                             b"Content-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n"
-                             b"Connection: close\r\n\r\n%s" % (len(body), body))
+        self.transport.write(fail_bytes(status, self.server.fixed_headers))
         self.closing = True
         self.buf = b""
         self.transport.close()
@@ -328,8 +353,7 @@ class HttpServer:
 
     def _refresh_fixed_headers(self) -> None:
         # Date changes once per second: render it (and Server) once, not per response.
-        self.fixed_headers = (f"Server: {self.server_name}\r\n"
-                              f"Date: {formatdate(time.time(), usegmt=True)}\r\n").encode()
+        self.fixed_headers = date_headers(self.server_name)
 
     def _sweep(self) -> None:
         self._refresh_fixed_headers()

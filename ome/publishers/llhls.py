@@ -8,6 +8,7 @@ fan out to its output streams here (docs/CONTRACTS.md "Events").
 from __future__ import annotations
 
 import logging
+import os
 import ssl
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 from ome._native import ffi, lib
 from ome.errors import StartupError
 
+from .edge import EdgeServer
 from .http1 import HttpServer
+from .llhls_edge import LlhlsEdge
 from .llhls_http import LlhlsHttp
 from .llhls_stream import MAX_WAITERS, LlhlsStream
 
@@ -118,7 +121,8 @@ class LlhlsPublisherModule:
         self.streams: dict[tuple[str, str, str], LlhlsStream] = {}   # (vhost, app, output name)
         self.max_waiters = MAX_WAITERS
         self.ports: list[int] = []
-        self._http_server: HttpServer | None = None
+        self._http_server: HttpServer | None = None      # TLSPort (and Port with OME_MEDIA_EDGE=python)
+        self._edge_server: EdgeServer | None = None      # Port: the native edge
         self._http = LlhlsHttp(self)
 
     # -- lookups for HTTP -----------------------------------------------------------------
@@ -193,6 +197,8 @@ class LlhlsPublisherModule:
             old.stream.remove_sink(old)
             old.remove()
         s = LlhlsStream(stream, config, vhost=stream.app.vhost.name, app=stream.app.name)
+        if self._http.edge is not None:
+            s.listener = self._http.edge.on_change
         self.streams[key] = s
         stream.add_sink(s)
         log.info("llhls: serving %s/%s/%s", *key)
@@ -297,14 +303,22 @@ class LlhlsPublisherModule:
             log.info("LLHLS Publisher: Server is disabled - No port is configured")
             return
         context = self._ssl_context() if tls_port is not None else None
-        self._http_server = HttpServer(self._http.handle)
+        # The plain port is served by the native edge (a C thread answering stored answers);
+        # OME_MEDIA_EDGE=python serves it from http1.py on the event loop instead (A/B runs).
+        native = port is not None and os.environ.get("OME_MEDIA_EDGE", "native") != "python"
+        if native:
+            self._edge_server = EdgeServer(self._http.handle)
+            self._http.edge = LlhlsEdge(self._edge_server, self._http)
+        if tls_port is not None or not native:
+            self._http_server = HttpServer(self._http.handle)
         hosts = listen_hosts(list(getattr(self.server.config, "ip", None) or []))
         for number, ssl_context in ((port, None), (tls_port, context)):
             if number is None:
                 continue
+            server: Any = self._edge_server if ssl_context is None and native else self._http_server
             for host in hosts:
                 try:
-                    await self._http_server.listen(host, number, ssl=ssl_context)
+                    await server.listen(host, number, ssl=ssl_context)
                 except OSError as exc:
                     await self.stop()
                     raise StartupError(f"LLHLS Publisher could not listen on {host}:{number}: {exc}") from None
@@ -318,3 +332,7 @@ class LlhlsPublisherModule:
         if self._http_server is not None:
             await self._http_server.close()
             self._http_server = None
+        if self._edge_server is not None:
+            await self._edge_server.close()
+            self._edge_server = None
+            self._http.edge = None

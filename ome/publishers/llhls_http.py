@@ -21,6 +21,7 @@ from .http1 import HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
     from .llhls import LlhlsPublisherModule
+    from .llhls_edge import LlhlsEdge
     from .llhls_stream import LlhlsStream, TrackState
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,12 @@ def _header_block(content_type: str, cache: str | None, *more: str) -> bytes:
         lines += [f"{h}\r\n" for h in more]
         block = _header_blocks[key] = "".join(lines).encode("latin-1")
     return block
+
+
+def _deadline(request: HttpRequest, td: int) -> float:
+    """When a waiting request gets 503: three target durations after its head arrived (at the
+    native edge, which may have parked it before handing it here)."""
+    return (request.t0 or time.monotonic()) + 3 * td
 
 
 def _is_uint(v: str) -> bool:
@@ -180,6 +187,16 @@ def _reply(r: _Reply, cors: dict[str, str] | None = None) -> HttpResponse:
 class LlhlsHttp:
     def __init__(self, module: "LlhlsPublisherModule") -> None:
         self.module = module
+        self.edge: "LlhlsEdge | None" = None     # set when the plain port is the native edge
+
+    def _store(self, s: "LlhlsStream", st: "TrackState", tag: int, bodies: list | None = None,
+               playlist: bool = False) -> tuple[int, int, list | None] | None:
+        """What the native edge may keep of a 200 answer (HttpResponse.store), when there is one."""
+        edge = self.edge
+        if edge is None:
+            return None
+        media_group, playlist_group = edge.groups(s, st)
+        return (playlist_group if playlist else media_group), tag, bodies
 
     # -- entry --------------------------------------------------------------------------
     def handle(self, request: HttpRequest) -> Reply:
@@ -198,6 +215,8 @@ class LlhlsHttp:
         if request.method not in ("GET", "HEAD"):
             return HttpResponse(405, {**cors, "Allow": "OPTIONS, GET, HEAD"})
         s = self.module.find_stream(app_name, stream_name, host)
+        if request.edge_key is not None and (self.edge is None or s is None or not self.edge.learn(s, request)):
+            request.edge_key = None                 # nothing would keep such an answer current
         try:
             if config is None:
                 raise _Reply(404, None, "Not Found")
@@ -232,7 +251,9 @@ class LlhlsHttp:
         kind = fields[0]
         content_type = "video/mp4" if st.media_type == "video" else "audio/mp4"
         if kind == "init":
-            return self._media(st.init, content_type, _cache_value(config, "segment_max_age", f"max-age={6 * td}"))
+            from .llhls_edge import INIT_TAG
+            return self._media(st.init, content_type, _cache_value(config, "segment_max_age", f"max-age={6 * td}"),
+                               self._store(s, st, INIT_TAG))
         msn = int(fields[2])
         if kind == "seg":
             seg = st.segments.get(msn)
@@ -240,9 +261,11 @@ class LlhlsHttp:
                 raise _Reply(404, f"max-age={td}" if seg is None and msn < self._next_msn(st) else "no-store",
                              "Not Found")
             # a segment is the concatenation of its parts: sent from the parts' own bytes
+            edge = self.edge
             return self._media([p.data for p in seg.parts], content_type,
-                               _cache_value(config, "segment_max_age", f"max-age={6 * td}"))
-        return self._part(config, s, st, msn, int(fields[3]), content_type, cors)
+                               _cache_value(config, "segment_max_age", f"max-age={6 * td}"),
+                               self._store(s, st, msn, [edge.body(p) for p in seg.parts]) if edge else None)
+        return self._part(request, config, s, st, msn, int(fields[3]), content_type, cors)
 
     @staticmethod
     def _next_msn(st: "TrackState") -> int:
@@ -250,8 +273,17 @@ class LlhlsHttp:
         return last[0] + 1 if last else 0
 
     @staticmethod
-    def _media(data: bytes | list[bytes], content_type: str, cache: str | None) -> HttpResponse:
-        return HttpResponse(200, {}, data, _header_block(content_type, cache))
+    def _media(data: bytes | list[bytes], content_type: str, cache: str | None,
+               store: tuple | None = None) -> HttpResponse:
+        r = HttpResponse(200, {}, data, _header_block(content_type, cache))
+        r.store = store
+        return r
+
+    def _part_response(self, s: "LlhlsStream", st: "TrackState", msn: int, part: Any, content_type: str,
+                       cache: str | None) -> HttpResponse:
+        edge = self.edge
+        return self._media(part.data, content_type, cache,
+                           self._store(s, st, msn, [edge.body(part)]) if edge else None)
 
     # -- waiting ------------------------------------------------------------------------
     def _after(self, s: "LlhlsStream", deadline: float, done: Callable[[], bool],
@@ -271,7 +303,7 @@ class LlhlsHttp:
         return _Parked(s, deadline, done, then, cors, track_id).future
 
     # -- parts --------------------------------------------------------------------------
-    def _part(self, config: Any, s: "LlhlsStream", st: "TrackState", msn: int, idx: int,
+    def _part(self, request: HttpRequest, config: Any, s: "LlhlsStream", st: "TrackState", msn: int, idx: int,
               content_type: str, cors: dict[str, str]) -> Reply:
         td = s.target_duration
         cache = _cache_value(config, "partial_segment_max_age", f"max-age={6 * td}")
@@ -282,7 +314,7 @@ class LlhlsHttp:
 
         part = existing()
         if part is not None:
-            return self._media(part.data, content_type, cache)
+            return self._part_response(s, st, msn, part, content_type, cache)
         oldest = next(iter(st.segments), None)
         if oldest is not None and msn < oldest:
             raise _Reply(404, f"max-age={td}", "Not Found")          # expired
@@ -300,13 +332,14 @@ class LlhlsHttp:
             done = existing()
             if done is None:
                 raise _Reply(404, "no-store", "Not Found")
-            return self._media(done.data, content_type, cache)
+            return self._part_response(s, st, msn, done, content_type, cache)
 
-        return self._after(s, time.monotonic() + 3 * td, settled, answer, cors, st.id)
+        return self._after(s, _deadline(request, td), settled, answer, cors, st.id)
 
     # -- playlists ----------------------------------------------------------------------
     def _playlist_response(self, request: HttpRequest, s: "LlhlsStream", cache_key: Any,
-                           render: Callable[[], str], cache: str | None) -> HttpResponse:
+                           render: Callable[[], str], cache: str | None,
+                           store: tuple | None = None) -> HttpResponse:
         entry = s.render_cache.get(cache_key)
         if entry is None:
             entry = (render().encode(), None)
@@ -316,9 +349,12 @@ class LlhlsHttp:
             if gz is None:
                 gz = gzip.compress(body, 5, mtime=0)
                 s.render_cache[cache_key] = (body, gz)
-            return HttpResponse(200, {"Vary": "Accept-Encoding"}, gz,
-                                _header_block(M3U8, cache, "Content-Encoding: gzip"))
-        return HttpResponse(200, {"Vary": "Accept-Encoding"}, body, _header_block(M3U8, cache))
+            r = HttpResponse(200, {"Vary": "Accept-Encoding"}, gz,
+                             _header_block(M3U8, cache, "Content-Encoding: gzip"))
+        else:
+            r = HttpResponse(200, {"Vary": "Accept-Encoding"}, body, _header_block(M3U8, cache))
+        r.store = store
+        return r
 
     def _master(self, request: HttpRequest, config: Any, s: "LlhlsStream | None", file_name: str,
                 cors: dict[str, str]) -> Reply:
@@ -337,7 +373,7 @@ class LlhlsHttp:
             return self._playlist_response(request, s, ("master", name),
                                            lambda: pl.master_playlist(s, renditions, depth), master_cache)
 
-        return self._after(s, time.monotonic() + 3 * s.target_duration, s.ready, answer, cors)
+        return self._after(s, _deadline(request, s.target_duration), s.ready, answer, cors)
 
     def _media_playlist(self, request: HttpRequest, config: Any, s: "LlhlsStream | None",
                         file_name: str, cors: dict[str, str]) -> Reply:
@@ -362,7 +398,7 @@ class LlhlsHttp:
         # step 3: part without msn (step 2: ignored once the playlist has ENDLIST)
         if part_s is not None and msn_s is None and not s.ended:
             raise _Reply(400, "no-store", "Bad Request")
-        deadline = time.monotonic() + 3 * td
+        deadline = _deadline(request, td)
 
         def render(st: "TrackState") -> HttpResponse:
             skip = skip_s is not None and s.can_skip
@@ -371,7 +407,9 @@ class LlhlsHttp:
             else:
                 cache = _cache_value(config, "chunklist_max_age", "no-cache")
             key = ("media", st.id, st.last, skip, s.ended)
-            return self._playlist_response(request, s, key, lambda: pl.media_playlist(s, st, skip=skip), cache)
+            store = self._store(s, st, st.last[0], playlist=True) if st.last is not None else None
+            return self._playlist_response(request, s, key, lambda: pl.media_playlist(s, st, skip=skip), cache,
+                                           store)
 
         def when_ready() -> Reply:
             st = s.tracks.get(track_id)

@@ -14,7 +14,7 @@ import secrets
 import string
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from ome._native import ffi, lib
 from ome.media import MediaKind, Packet
@@ -48,6 +48,7 @@ class Part:
     independent: bool
     data: bytes
     events: int = 0
+    edge_body: Any = None         # the native edge's copy of `data` (llhls_edge.py), made on first use
 
 
 @dataclass(slots=True)
@@ -186,6 +187,10 @@ class LlhlsStream:
         self._waiters: dict[int | None, asyncio.Future] = {}   # track id (None: any change) -> future
         self.waiting = 0
         self.render_cache: dict[Any, tuple[bytes, bytes | None]] = {}
+        # told of every change after the waiters (track id of a new part, None: every track,
+        # the end, the removal): the native edge's stored answers follow (llhls_edge.py)
+        self.listener: Callable[["LlhlsStream", int | None], None] | None = None
+        self.edge: Any = None                    # llhls_edge's bookkeeping of this stream
 
     # -- waiters ----------------------------------------------------------------
     def changed(self, track_id: int | None = None) -> asyncio.Future:
@@ -208,6 +213,8 @@ class LlhlsStream:
         for fut in futures:
             if not fut.done():
                 fut.set_result(None)
+        if self.listener is not None:
+            self.listener(self, track_id)
 
     # -- derived values -----------------------------------------------------------
     @property
@@ -488,7 +495,7 @@ class LlhlsStream:
         at_ms = self.media_time_ms() + (self._key_interval_ms or self.segment_ms)
         if not self.markers.add(event_format, events, at_ms, lambda ms: self._t0_wall_ms + ms):
             return False
-        self.render_cache.clear()
+        self._notify()              # every chunklist gets the EXT-X-DATERANGE
         return True
 
     def add_event(self, id3: bytes, event_type: str, event_id: int, at_ms: int | None = None) -> bool:

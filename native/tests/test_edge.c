@@ -1,0 +1,232 @@
+/* test_edge.c - the media edge: head parsing and keys; a live edge on a loopback socket
+ * answering a stored answer, handing a miss to the "loop" (this test), parking a blocking
+ * request until advance, expiring a parked request, dropping by group, and pipelining. */
+#include "ome_native.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static omn_edge_head parse(const char *req, char *key, size_t cap) {
+    omn_edge_head h;
+    assert(omn_edge_parse_head((const uint8_t *)req, strlen(req), 16384, &h, key, cap) == 0);
+    return h;
+}
+
+static void test_parse(void) {
+    char key[512];
+    omn_edge_head h = parse("GET /app/s/chunklist_0_video_k_llhls.m3u8?_HLS_part=02&_HLS_msn=7&_HLS_skip=YES HTTP/1.1\r\n"
+                            "Host: h:1\r\nOrigin: http://o\r\nAccept-Encoding: br, gzip\r\n\r\n", key, sizeof key);
+    assert(h.complete && h.storable && h.keep_alive && h.has_msn && h.has_part && h.msn == 7 && h.part == 2);
+    const char *want = "h:1\nhttp://o\ng/app/s/chunklist_0_video_k_llhls.m3u8?_HLS_msn=7&_HLS_part=2&_HLS_skip=YES";
+    assert(h.key_len == strlen(want) && memcmp(key, want, h.key_len) == 0);
+    const char *state = "h:1\n/app/s/chunklist_0_video_k_llhls.m3u8";
+    assert(h.state_key_len == strlen(state) && memcmp(key + h.key_len, state, h.state_key_len) == 0);
+
+    /* gzip matters for playlists only; no Host/Origin -> empty fields */
+    h = parse("GET /a/b/part_0_1_2_video_k_llhls.m4s HTTP/1.1\r\nAccept-Encoding: gzip\r\n\r\n", key, sizeof key);
+    assert(h.storable && h.key_len == strlen("\n\n-/a/b/part_0_1_2_video_k_llhls.m4s"));
+    assert(memcmp(key, "\n\n-/a/b/part_0_1_2_video_k_llhls.m4s", h.key_len) == 0);
+
+    /* not storable: other query, percent escapes, HEAD, HTTP/1.0, a body, bad values */
+    const char *not_storable[] = {
+        "GET /x?session=1 HTTP/1.1\r\n\r\n", "GET /a%20b HTTP/1.1\r\n\r\n", "HEAD /x HTTP/1.1\r\n\r\n",
+        "GET /x HTTP/1.0\r\n\r\n", "GET /x HTTP/1.1\r\nContent-Length: 3\r\n\r\n",
+        "GET /x?_HLS_msn=abc HTTP/1.1\r\n\r\n", "GET /x?_HLS_msn=1&_HLS_msn=2 HTTP/1.1\r\n\r\n",
+        "GET /x?_HLS_skip=maybe HTTP/1.1\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof not_storable / sizeof *not_storable; i++) {
+        h = parse(not_storable[i], key, sizeof key);
+        assert(h.complete && !h.storable && !h.bad);
+    }
+    /* malformed: for the loop's parser to answer */
+    const char *bad[] = {"GARBAGE\r\n\r\n", "GET /x HTTP/2.0\r\n\r\n", "GET x HTTP/1.1\r\n\r\n",
+                         "GET /x HTTP/1.1\r\nno-colon\r\n\r\n", "GET /x HTTP/1.1\r\n folded: x\r\n\r\n",
+                         "GET /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                         "GET /x HTTP/1.1\r\nContent-Length: -1\r\n\r\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        h = parse(bad[i], key, sizeof key);
+        assert(h.complete && h.bad && !h.storable);
+    }
+    h = parse("GET /x HTTP/1.1\r\nConnection: close\r\n\r\n", key, sizeof key);
+    assert(h.storable && !h.keep_alive);
+    h = parse("GET /x HTTP/1.1\r\nHost: a", key, sizeof key);
+    assert(!h.complete);
+    /* a key that does not fit: not storable */
+    h = parse("GET /a-long-path HTTP/1.1\r\n\r\n", key, 8);
+    assert(h.complete && !h.storable);
+    char big[20000];
+    memset(big, 'a', sizeof big);
+    memcpy(big, "GET / HTTP/1.1\r\nX: ", 19);
+    assert(omn_edge_parse_head((uint8_t *)big, sizeof big, 16384, &h, key, sizeof key) == -1);
+}
+
+/* ---- live ------------------------------------------------------------------------- */
+
+static int connect_to(int port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    return fd;
+}
+
+static void send_all(int fd, const char *s) {
+    size_t n = strlen(s);
+    assert(write(fd, s, n) == (ssize_t)n);
+}
+
+/* Reads one whole answer (head + Content-Length body) into buf; returns its length. */
+static size_t read_answer(int fd, char *buf, size_t cap, int timeout_ms) {
+    size_t len = 0;
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        assert(poll(&p, 1, timeout_ms) == 1);
+        ssize_t r = read(fd, buf + len, cap - len - 1);
+        assert(r > 0);
+        len += (size_t)r;
+        buf[len] = 0;
+        char *end = strstr(buf, "\r\n\r\n");
+        if (!end) continue;
+        char *cl = strstr(buf, "Content-Length: ");
+        size_t body = cl ? (size_t)atol(cl + 16) : 0;
+        if (len >= (size_t)(end + 4 - buf) + body) return len;
+    }
+}
+
+static int no_answer_within(int fd, int ms) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return poll(&p, 1, ms) == 0;
+}
+
+static void test_live(void) {
+    omn_notify *n = omn_notify_new();
+    omn_edge *e = omn_edge_new(n, "ome");
+    assert(e);
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert(bind(lfd, (struct sockaddr *)&a, sizeof a) == 0 && listen(lfd, 16) == 0);
+    socklen_t al = sizeof a;
+    getsockname(lfd, (struct sockaddr *)&a, &al);
+    int port = ntohs(a.sin_port);
+    assert(omn_edge_add_listener(e, lfd) == 0 && omn_edge_start(e) == 0);
+
+    /* a stored answer, body in two pieces */
+    omn_edge_body *b1 = omn_edge_body_new((const uint8_t *)"hello ", 6);
+    omn_edge_body *b2 = omn_edge_body_new((const uint8_t *)"world", 5);
+    omn_edge_body *bodies[] = {b1, b2};
+    const char *k = "h\n\n-/a/s/part_0_1_0_video_k_llhls.m4s";
+    const char *head = "Content-Type: video/mp4\r\nCache-Control: max-age=12\r\n";
+    assert(omn_edge_put(e, k, strlen(k), 7, 1, (const uint8_t *)head, strlen(head), bodies, 2) == 0);
+    omn_edge_body_unref(b1);
+    omn_edge_body_unref(b2);
+
+    char buf[8192];
+    int c = connect_to(port);
+    send_all(c, "GET /a/s/part_0_1_0_video_k_llhls.m4s HTTP/1.1\r\nHost: h\r\n\r\n");
+    read_answer(c, buf, sizeof buf, 2000);
+    assert(strncmp(buf, "HTTP/1.1 200 OK\r\nServer: ome\r\nDate: ", 36) == 0);
+    assert(strstr(buf, "\r\nContent-Type: video/mp4\r\nCache-Control: max-age=12\r\nContent-Length: 11\r\n\r\nhello world"));
+
+    /* a miss: queued for the loop with its head and key, answered by omn_edge_respond */
+    send_all(c, "GET /a/s/other HTTP/1.1\r\nHost: h\r\n\r\n");
+    struct pollfd p = {.fd = omn_notify_fd(n), .events = POLLIN};
+    assert(poll(&p, 1, 2000) == 1);
+    omn_notify_drain(n);
+    omn_edge_miss m;
+    assert(omn_edge_next_miss(e, &m) == 1 && m.expired == 0);
+    assert(m.head_len == strlen("GET /a/s/other HTTP/1.1\r\nHost: h") && memcmp(m.head, "GET /a/s/other", 14) == 0);
+    assert(m.key_len == strlen("h\n\n-/a/s/other") && memcmp(m.key, "h\n\n-/a/s/other", m.key_len) == 0);
+    assert(omn_edge_next_miss(e, &m) == 0);
+    const char *resp = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+    /* pipelined behind it: answered only after it */
+    send_all(c, "GET /a/s/part_0_1_0_video_k_llhls.m4s HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert(no_answer_within(c, 100));
+    uint64_t miss_conn = 0;
+    (void)miss_conn;
+    omn_edge_miss m2;
+    assert(omn_edge_next_miss(e, &m2) == 0);      /* the pipelined one waits in C */
+    assert(omn_edge_respond(e, m.conn, (const uint8_t *)resp, strlen(resp), 0) == 0);
+    size_t len = read_answer(c, buf, sizeof buf, 2000);
+    assert(strncmp(buf, "HTTP/1.1 404", 12) == 0);
+    if (len == strlen(resp)) read_answer(c, buf, sizeof buf, 2000);
+    else memmove(buf, buf + strlen(resp), len - strlen(resp) + 1);
+    assert(strstr(buf, "hello world"));
+
+    /* parking: state (3, 1); a request for (3, 2) parks until advance, then gets its stored answer */
+    const char *sk = "h\n/a/s/chunklist_0_video_k_llhls.m3u8";
+    assert(omn_edge_advance(e, sk, strlen(sk), 3, 1, 4, 10000, 100, 1) == 0);
+    send_all(c, "GET /a/s/chunklist_0_video_k_llhls.m3u8?_HLS_msn=3&_HLS_part=2 HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert(no_answer_within(c, 150));
+    omn_edge_stats st;
+    omn_edge_get_stats(e, &st);
+    assert(st.parked_now == 1 && st.states == 1);
+    const char *pk = "h\n\n-/a/s/chunklist_0_video_k_llhls.m3u8?_HLS_msn=3&_HLS_part=2";
+    omn_edge_body *pb = omn_edge_body_new((const uint8_t *)"#EXTM3U\n", 8);
+    assert(omn_edge_put(e, pk, strlen(pk), 8, 3, (const uint8_t *)"", 0, &pb, 1) == 0);
+    omn_edge_body_unref(pb);
+    assert(omn_edge_advance(e, sk, strlen(sk), 3, 2, 4, 10000, 100, 1) == 0);
+    read_answer(c, buf, sizeof buf, 2000);
+    assert(strstr(buf, "Content-Length: 8\r\n\r\n#EXTM3U\n"));
+
+    /* too far ahead: not parked, a miss at once */
+    send_all(c, "GET /a/s/chunklist_0_video_k_llhls.m3u8?_HLS_msn=9&_HLS_part=0 HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert(poll(&p, 1, 2000) == 1);
+    omn_notify_drain(n);
+    assert(omn_edge_next_miss(e, &m) == 1 && m.expired == 0);
+    assert(omn_edge_respond(e, m.conn, (const uint8_t *)resp, strlen(resp), 0) == 0);
+    read_answer(c, buf, sizeof buf, 2000);
+
+    /* expiry: parked with a 200 ms timeout, then a miss marked expired */
+    assert(omn_edge_advance(e, sk, strlen(sk), 3, 2, 4, 200, 100, 1) == 0);
+    send_all(c, "GET /a/s/chunklist_0_video_k_llhls.m3u8?_HLS_msn=3&_HLS_part=3 HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert(poll(&p, 1, 2000) == 1);
+    omn_notify_drain(n);
+    assert(omn_edge_next_miss(e, &m) == 1 && m.expired == 1);
+    assert(omn_edge_respond(e, m.conn, (const uint8_t *)resp, strlen(resp), 1) == 0);
+    read_answer(c, buf, sizeof buf, 2000);
+    char tmp[16];
+    assert(read(c, tmp, sizeof tmp) == 0);      /* close_after */
+    close(c);
+
+    /* max_parked: the second request goes to the loop; open = 0 hands the parked one over */
+    assert(omn_edge_advance(e, sk, strlen(sk), 3, 2, 4, 10000, 1, 1) == 0);
+    int c1 = connect_to(port), c2 = connect_to(port);
+    send_all(c1, "GET /a/s/chunklist_0_video_k_llhls.m3u8?_HLS_msn=3&_HLS_part=3 HTTP/1.1\r\nHost: h\r\n\r\n");
+    usleep(100000);
+    send_all(c2, "GET /a/s/chunklist_0_video_k_llhls.m3u8?_HLS_msn=3&_HLS_part=3 HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert(poll(&p, 1, 2000) == 1);
+    omn_notify_drain(n);
+    assert(omn_edge_next_miss(e, &m) == 1 && m.expired == 0);
+    assert(omn_edge_next_miss(e, &m2) == 0);
+    assert(omn_edge_advance(e, sk, strlen(sk), 0, 0, 0, 0, 0, 0) == 0);
+    assert(poll(&p, 1, 2000) == 1);
+    assert(omn_edge_next_miss(e, &m2) == 1 && m2.conn != m.conn);
+    close(c1);
+    close(c2);
+
+    /* drop by group: the part goes (group 7, tag 1 < 2), the playlist (group 8) stays */
+    omn_edge_get_stats(e, &st);
+    assert(st.answers == 2);
+    assert(omn_edge_drop(e, 7, 1) == 0 && omn_edge_drop(e, 7, 2) == 1);
+    omn_edge_get_stats(e, &st);
+    assert(st.answers == 1 && st.hits >= 3);
+
+    omn_edge_free(e);                           /* with a miss popped and sockets open */
+    omn_notify_free(n);
+}
+
+int main(void) {
+    test_parse();
+    test_live();
+    puts("edge ok");
+    return 0;
+}
