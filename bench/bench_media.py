@@ -302,7 +302,11 @@ def bench_serving(tmp: Path, seconds: float, connections: int, latency_s: float,
         ng, ng_port, ng_pids = start_nginx(tmp, snap, key)
         for i in range(rounds):
             log(f"serving round {i + 1}/{rounds}: ome, then nginx, wrk -c{connections} {seconds:g}s each ...")
+            e0 = srv.stats().get("edge") or {}
             ours = serving_run(srv.port, key, [pid], feed_rate, connections, seconds)
+            time.sleep(1.1)                  # the feed server writes its stats every 0.5 s
+            e1 = srv.stats().get("edge") or {}
+            ours["edge"] = {k: e1[k] - e0.get(k, 0) for k in ("requests", "hits", "misses", "parked")} if e1 else None
             theirs = serving_run(ng_port, key, ng_pids, 0.0, connections, seconds)
             theirs["processes"] = len(ng_pids)
             runs.append((ours, theirs))
@@ -492,7 +496,8 @@ def report(args, load_before: float, pk: dict, sv: dict, lat: dict, mem: dict, l
         "req per CPU-second |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, r in (("ome LL-HLS (http1.py on uvloop, 1 process)", o), (f"nginx (master + 1 worker)", n)):
+    for name, r in (("ome LL-HLS (native edge thread, misses in Python; 1 process)", o),
+                    (f"nginx (master + 1 worker)", n)):
         lines.append(f"| {name} | {r['requests']} | {r['per_s']:.0f} | {r['mb_s']:.0f} | {r['p50_us'] / 1000:.1f} | "
                      f"{r['p99_us'] / 1000:.1f} | {r['errors']} | {r['cpu_s']:.2f} | {r['feed_cpu_s']:.2f} | "
                      f"{r['per_cpu_s']:.0f} |")
@@ -504,6 +509,13 @@ def report(args, load_before: float, pk: dict, sv: dict, lat: dict, mem: dict, l
         f"{sv['ratio_raw']:.2f}x without subtracting the feed. ome's req/s is "
         "bounded by the blocking requests (connections park until the next part), so it is not CPU-saturated; "
         "nginx's latencies are not comparable for the same reason.",
+        "",
+        "Who answered ome's requests: " + (
+            f"the C edge (`native/src/edge.c`) answered {100 * o['edge']['hits'] / max(1, o['edge']['requests']):.1f} % "
+            f"of them from stored answers ({o['edge']['parked']} blocking requests parked there until their part), "
+            f"Python {100 * o['edge']['misses'] / max(1, o['edge']['requests']):.2f} % (misses: e.g. the first request "
+            "of each segment, blocking requests that arrived before the stored answers of their part)."
+            if o.get("edge") else "no edge counters (OME_MEDIA_EDGE=python: every request in Python)."),
         "",
         "### 3. Publish-to-part-available latency",
         "",

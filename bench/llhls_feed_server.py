@@ -118,7 +118,7 @@ async def main(args) -> None:
             ready = all((st := llhls.find_stream("app", f"s{i}")) is not None and st.ready()
                         for i in range(args.streams))
             data = {"rss_bytes": rss_bytes(), "memory_bytes": llhls.memory_bytes(), "media_s": state["media_s"],
-                    "streams": args.streams, "ready": ready, "pid": os.getpid(),
+                    "streams": args.streams, "ready": ready, "pid": os.getpid(), "edge": llhls.edge_stats(),
                     "keys": {f"s{i}": llhls.find_stream("app", f"s{i}").key for i in range(args.streams)
                              if llhls.find_stream("app", f"s{i}") is not None}}
             Path(tmp_path).write_text(json.dumps(data))

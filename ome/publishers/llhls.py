@@ -237,6 +237,10 @@ class LlhlsPublisherModule:
             s.conclude()
         return bool(outputs)
 
+    def edge_stats(self) -> dict[str, int] | None:
+        """The native edge's counters (requests, hits, misses, parked, ...), None without it."""
+        return self._edge_server.stats() if self._edge_server is not None else None
+
     def memory_bytes(self) -> int:
         return sum(s.memory_bytes() for s in self.streams.values())
 

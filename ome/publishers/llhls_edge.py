@@ -19,6 +19,7 @@ Python, which answers with ENDLIST), and everything when it goes away.
 from __future__ import annotations
 
 import itertools
+import logging
 from typing import TYPE_CHECKING, Any
 
 from .edge import EdgeServer, answer_key, state_key
@@ -27,6 +28,8 @@ from .http1 import HttpRequest, HttpResponse
 if TYPE_CHECKING:
     from .llhls_http import LlhlsHttp
     from .llhls_stream import LlhlsStream, Part, TrackState
+
+log = logging.getLogger(__name__)
 
 MAX_CONTEXTS = 8
 INIT_TAG = 1 << 62                 # init answers stay until their whole group goes
@@ -87,7 +90,14 @@ class LlhlsEdge:
 
     # -- what the stream tells ------------------------------------------------------------
     def on_change(self, s: "LlhlsStream", track_id: int | None) -> None:
-        """LlhlsStream's listener: a new part of `track_id`, or (None) a change of every track."""
+        """LlhlsStream's listener: a new part of `track_id`, or (None) a change of every track.
+        Runs on the packet path: a failure here is logged, never raised into the packager."""
+        try:
+            self._on_change(s, track_id)
+        except Exception:
+            log.exception("llhls %s/%s: the native edge's answers could not be updated", s.app, s.name)
+
+    def _on_change(self, s: "LlhlsStream", track_id: int | None) -> None:
         se = s.edge
         if se is None:
             return
