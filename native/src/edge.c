@@ -29,7 +29,8 @@
 #define KEEPALIVE_NS (75LL * 1000000000LL)
 #define MAX_LISTENERS 16
 #define KEY_CAP 4096
-#define READ_CHUNK (16 * 1024)
+#define READ_MIN 1024               /* free input space below which the buffer grows */
+#define IN_START 4096                /* input buffer of a connection (enough for any LL-HLS head) */
 #define TAG_LISTENER (1ULL << 62)
 #define TAG_WAKE (1ULL << 61)
 
@@ -53,8 +54,10 @@ typedef struct edge_conn {
     edge_state *park;
     struct edge_conn *wprev, *wnext;
     int64_t park_msn, park_part, deadline_ns;
-    char *key;                       /* answer key + state key of the current request */
+    char *key;                       /* the current request's answer key: the edge's scratch while it
+                                        is processed, an own copy (key_owned) while parked */
     size_t key_len, state_key_len;
+    int key_owned;
     /* output */
     uint8_t *hbuf;                   /* head of a stored answer, or the loop's whole answer */
     size_t hbuf_len, hbuf_cap;
@@ -106,6 +109,7 @@ struct omn_edge {
     uint32_t *free_slots;
     uint32_t n_free;
     edge_conn *graveyard;
+    char keybuf[KEY_CAP];            /* answer key + state key of the request being processed */
     char date[64];                   /* "Date: ...\r\n" */
     size_t date_len;
     int64_t date_sec;
@@ -198,6 +202,12 @@ static void unpark(omn_edge *e, edge_conn *c) {
     e->stats.parked_now--;
 }
 
+static void drop_key(edge_conn *c) {
+    if (c->key_owned) free(c->key);
+    c->key = NULL;
+    c->key_owned = 0;
+}
+
 static void release_output(edge_conn *c) {
     if (c->answer) { edge_answer_unref(c->answer); c->answer = NULL; }
     c->out_total = c->out_sent = 0;
@@ -238,7 +248,7 @@ static void bury(omn_edge *e) {
         e->free_slots[e->n_free++] = c->slot;
         free(c->in);
         free(c->hbuf);
-        free(c->key);
+        drop_key(c);
         free(c);
     }
 }
@@ -301,9 +311,15 @@ static void hbuf_add(edge_conn *c, const void *s, size_t n) {
 
 static void process(omn_edge *e, edge_conn *c);
 
+/* After an answer finished outside process() (EPOLLOUT, the loop's answer, a wake-up). */
+static void continue_conn(omn_edge *e, edge_conn *c) {
+    if (!c->dead && c->state == C_READ && c->in_len) process(e, c);
+}
+
 /* The current answer is out: drop the request from the input, then the next one (if any). */
 static void answered(omn_edge *e, edge_conn *c) {
     release_output(c);
+    drop_key(c);
     if (c->close_after) { conn_close(e, c); return; }
     size_t used = c->req_len <= c->in_len ? c->req_len : c->in_len;
     memmove(c->in, c->in + used, c->in_len - used);
@@ -312,7 +328,7 @@ static void answered(omn_edge *e, edge_conn *c) {
     c->state = C_READ;
     c->last_ns = now_ns();
     set_events(e, c, EPOLLIN);
-    if (c->in_len) process(e, c);
+    /* a pipelined request already buffered is taken by process()'s loop, or by continue_conn() */
 }
 
 /* Sends what is pending; 0 when all is out (then `answered`), 1 waiting for EPOLLOUT, -1 closed. */
@@ -422,21 +438,22 @@ static const uint8_t TOO_LARGE[] =
     "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain; charset=utf-8\r\n"
     "Content-Length: 31\r\nConnection: close\r\n\r\nRequest Header Fields Too Large";
 
-/* Decides what to do with the request at the front of the input buffer. */
-static void process(omn_edge *e, edge_conn *c) {
-    if (c->state != C_READ || !c->in_len) return;
+/* Handles one request at the front of the input buffer; 1 when it was answered at once and
+ * the next one may follow, 0 otherwise (incomplete, parked, with the loop, sending, closed). */
+static int process_one(omn_edge *e, edge_conn *c) {
     omn_edge_head h;
-    if (!c->key && !(c->key = malloc(KEY_CAP))) { conn_close(e, c); return; }
-    if (omn_edge_parse_head(c->in, c->in_len, MAX_HEAD, &h, c->key, KEY_CAP) < 0) {
+    if (omn_edge_parse_head(c->in, c->in_len, MAX_HEAD, &h, e->keybuf, KEY_CAP) < 0) {
         send_bytes(e, c, TOO_LARGE, sizeof TOO_LARGE - 1, 1);
-        return;
+        return 0;
     }
-    if (!h.complete) return;                /* wait for the rest of the head */
+    if (!h.complete) return 0;               /* wait for the rest of the head */
     size_t body = h.content_length > 0 && h.content_length <= MAX_BODY ? (size_t)h.content_length : 0;
-    if (c->in_len < h.head_len + body) return;   /* wait for the (skipped) body */
+    if (c->in_len < h.head_len + body) return 0;   /* wait for the (skipped) body */
     c->req_len = h.head_len + body;
     c->keep = h.keep_alive;
     c->t0_ns = now_ns();
+    c->key = e->keybuf;
+    c->key_owned = 0;
     c->key_len = h.storable ? h.key_len : 0;
     c->state_key_len = h.storable ? h.state_key_len : 0;
     c->head_len = h.head_len - 4;
@@ -450,17 +467,22 @@ static void process(omn_edge *e, edge_conn *c) {
             edge_answer_ref(a);
             e->stats.hits++;
             pthread_mutex_unlock(&e->lock);
+            c->key = NULL;
             send_answer(e, c, a);
-            return;
+            return !c->dead && c->state == C_READ;
         }
         if (h.has_msn && h.has_part) {
             const char *sk = c->key + c->key_len;
             edge_state *s = (edge_state *)edge_map_get(&e->states, sk, c->state_key_len,
                                                        edge_hash(sk, c->state_key_len));
             int64_t M = h.msn, P = h.part;
+            char *own = NULL;
             if (s && s->open && (M > s->msn || (M == s->msn && P > s->part)) &&
                 ((M == s->msn && P <= s->part + s->ahead) || (M > s->msn && M <= s->msn + 2 && P <= s->ahead)) &&
-                (int64_t)s->n_waiters < s->max_parked) {
+                (int64_t)s->n_waiters < s->max_parked && (own = malloc(c->key_len)) != NULL) {
+                memcpy(own, c->key, c->key_len);   /* the scratch is the next request's */
+                c->key = own;
+                c->key_owned = 1;
                 c->park = s;
                 c->park_msn = M;
                 c->park_part = P;
@@ -475,21 +497,28 @@ static void process(omn_edge *e, edge_conn *c) {
                 e->stats.parked_now++;
                 pthread_mutex_unlock(&e->lock);
                 set_events(e, c, 0);
-                return;
+                return 0;
             }
         }
     }
     int rc = queue_miss_locked(e, c, 0);
     pthread_mutex_unlock(&e->lock);
+    c->key = NULL;                           /* copied into the miss */
     if (rc) conn_close(e, c);
-    else set_events(e, c, 0);               /* nothing more is read until the loop answers */
+    else set_events(e, c, 0);                /* nothing more is read until the loop answers */
+    return 0;
+}
+
+/* Handles the buffered requests in order, as long as each is answered at once. */
+static void process(omn_edge *e, edge_conn *c) {
+    while (!c->dead && c->state == C_READ && c->in_len && process_one(e, c)) {}
 }
 
 static void on_readable(omn_edge *e, edge_conn *c) {
     for (;;) {
-        if (c->in_cap - c->in_len < READ_CHUNK) {
-            size_t cap = c->in_cap ? c->in_cap * 2 : READ_CHUNK * 2;
-            if (cap > MAX_HEAD + MAX_BODY + 2 * READ_CHUNK) {
+        if (c->in_cap - c->in_len < READ_MIN) {
+            size_t cap = c->in_cap ? c->in_cap * 2 : IN_START;
+            if (cap > MAX_HEAD + MAX_BODY + 2 * IN_START) {
                 if (c->in_cap - c->in_len == 0) { conn_close(e, c); return; }
                 cap = c->in_cap;
             }
@@ -569,13 +598,20 @@ static void drain_wakeups(omn_edge *e) {
         edge_answer *a = c->answer;
         c->answer = NULL;
         if (c->dead) edge_answer_unref(a);
-        else send_answer(e, c, a);
+        else {
+            drop_key(c);
+            send_answer(e, c, a);
+            continue_conn(e, c);
+        }
         c = cn;
     }
     while (r) {
         resp_item *next = r->next;
         edge_conn *c = conn_by_id(e, r->conn);
-        if (c && !c->dead && c->state == C_MISS) send_bytes(e, c, r->data, r->len, r->close_after);
+        if (c && !c->dead && c->state == C_MISS) {
+            send_bytes(e, c, r->data, r->len, r->close_after);
+            continue_conn(e, c);
+        }
         free(r);
         r = next;
     }
@@ -613,7 +649,10 @@ static void *edge_main(void *arg) {
             edge_conn *c = tag < e->n_slots ? e->conns[tag] : NULL;
             if (!c || c->dead) continue;
             uint32_t ev = evs[i].events;
-            if (c->state == C_WRITE && (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))) flush_out(e, c);
+            if (c->state == C_WRITE && (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+                flush_out(e, c);
+                continue_conn(e, c);
+            }
             else if (c->state == C_READ && (ev & (EPOLLIN | EPOLLERR | EPOLLHUP))) on_readable(e, c);
             else if (ev & (EPOLLERR | EPOLLHUP)) {
                 /* parked or with the loop: the answer has nowhere to go, but the loop still owns
