@@ -164,6 +164,10 @@ int omn_annexb_next(const uint8_t *p, size_t n, size_t *pos, const uint8_t **nal
 
 int omn_nal_to_len4(omn_buf *out, const uint8_t *p, size_t n, int format, uint32_t lsize)
 {
+    /* the output is about the input's size (a 3-byte start code grows to 4 bytes): reserve it
+     * once instead of growing by doubling through a large frame */
+    int rc = omn_buf_reserve(out, (format == OMN_INPUT_ANNEXB ? n + n / 3 : n) + 16);
+    if (rc) return rc;
     omn_w w;
     omn_w_open(&w, out);
     size_t count = 0;

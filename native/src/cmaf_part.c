@@ -27,6 +27,12 @@ int omn_cmaf_write_fragment(omn_buf *out, uint32_t sequence, const omn_cmaf_traf
     if (mdat_len > UINT32_MAX - 8) return OMN_CMAF_ETOOBIG;
 
     size_t data_offsets[255];
+    /* one allocation for the whole fragment: growing by doubling would copy the payload again
+     * at each step (a 1080p part is hundreds of KiB) */
+    size_t boxes = 8 + 16;
+    for (size_t k = 0; k < n; k++) boxes += 8 + 16 + 20 + 20 + trafs[k].n * 16;
+    int rc = omn_buf_reserve(out, boxes + 8 + (size_t)mdat_len);
+    if (rc) return rc;
     omn_w w;
     omn_w_open(&w, out);
     size_t moof = omn_box_begin(&w, "moof");
