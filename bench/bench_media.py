@@ -462,8 +462,8 @@ def report(args, load_before: float, pk: dict, sv: dict, lat: dict, mem: dict, l
         f"| ours: omn_llhls_* (video LEAD + audio FOLLOW), Python driver | {pk['runs']} | {pk['ours_s']:.3f} | "
         f"{pk['ours_mbps']:.0f} | {pk['ours_out']['files']} files, {pk['ours_out']['bytes'] / 1e6:.1f} MB: "
         "2 init + every part + every segment, per track |",
-        f"| ours, parts kept in memory as the server holds them (Python bytes per part; a segment is the list "
-        f"of its parts, sent without a join; no files) | {pk['runs']} | "
+        "| ours, parts kept in memory as the server holds them (one copy per part, shared by Python and "
+        f"the native edge; a segment is the list of its parts, sent without a join; no files) | {pk['runs']} | "
         f"{pk['ours_mem_s']:.3f} | {pk['media_mb'] / pk['ours_mem_s']:.0f} | |",
         f"| ffmpeg, whole process | {pk['runs']} | {pk['ffmpeg_s']:.3f} | {pk['ffmpeg_mbps']:.0f} | "
         f"{pk['ffmpeg_out']['files']} files, {pk['ffmpeg_out']['bytes'] / 1e6:.1f} MB: init + muxed A/V "

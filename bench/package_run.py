@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from ome._native import ffi, lib
+from ome.publishers.edge import shared_copy
 
 
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
@@ -114,7 +115,7 @@ def _package_mem(samples, avcc: bytes, asc: bytes, part_s: float, segment_ms: in
 
     def collect(is_video: bool, pk) -> None:
         while pop(pk, part):
-            data = ffi.buffer(part.bytes.data, part.bytes.len)[:]
+            _raw, data = shared_copy(part.bytes.data, part.bytes.len)   # as LlhlsStream holds a part
             free_buf(part_bytes)
             held[is_video][0].append(data)
             open_seg[is_video].append(data)

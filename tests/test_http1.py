@@ -169,3 +169,37 @@ async def test_client_leaving_while_parked_is_harmless(edge):
     writer.write(b"GET /now HTTP/1.1\r\n\r\n")
     assert (await read_response(reader))[0] == 200
     writer.close()
+
+
+async def test_native_edge_stored_answer_outlives_pythons_copy_and_drop_removes_it():
+    """A part's one copy is shared: Python may drop its view while the edge still serves it; an
+    answer stored under `answer_key` is served without the handler, and after `drop` the
+    handler answers again."""
+    import gc
+
+    from ome._native import ffi
+    from ome.publishers.edge import answer_key, shared_copy
+
+    app = App()
+    server = EdgeServer(app.handle)
+    await server.listen("127.0.0.1", 0)
+    try:
+        payload = bytes(range(256)) * 400
+        raw, view = shared_copy(ffi.from_buffer(payload), len(payload))
+        assert view == payload and view.readonly
+        server.put(answer_key("h", "", False, "/m"), 1, 5,
+                   HttpResponse(200, {"Content-Type": "video/mp4"}), [server.body_of(raw)])
+        del raw, view
+        gc.collect()
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.ports[0])
+        writer.write(b"GET /m HTTP/1.1\r\nHost: h\r\n\r\n")
+        status, headers, body = await read_response(reader)
+        assert status == 200 and body == payload and headers["content-type"] == "video/mp4"
+        assert not app.seen                                          # answered in C
+        assert server.drop(1, 5) == 0 and server.drop(1, 6) == 1     # tag 5 < 6
+        writer.write(b"GET /m HTTP/1.1\r\nHost: h\r\n\r\n")
+        status, _, body = await read_response(reader)
+        assert status == 200 and body.startswith(b"GET /m") and len(app.seen) == 1
+        writer.close()
+    finally:
+        await server.close()

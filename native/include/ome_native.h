@@ -1104,6 +1104,14 @@ int omn_edge_respond(omn_edge *e, uint64_t conn, const uint8_t *data, size_t len
 /* A body: len bytes copied. NULL on failure. */
 omn_edge_body *omn_edge_body_new(const uint8_t *data, size_t len);
 void omn_edge_body_unref(omn_edge_body *b);
+/* Bodies the loop allocates and fills itself (one copy of a part for both sides): alloc returns
+ * the data area of a new body holding one reference (NULL on failure), release drops the
+ * reference of that data area (cffi: ffi.new_allocator(alloc, release)), and body_of takes one
+ * more reference and returns the body (for omn_edge_put; drop it with omn_edge_body_unref).
+ * Only data areas from omn_edge_body_alloc may be passed to release/body_of. */
+void *omn_edge_body_alloc(size_t len);
+void omn_edge_body_release(void *data);
+omn_edge_body *omn_edge_body_of(void *data);
 
 /* Stores a 200 answer under key: `head` is its header lines after Server/Date (each ending in
  * CRLF; the edge adds the status line, Server, Date, Content-Length and Connection), the body

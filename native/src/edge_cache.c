@@ -93,6 +93,29 @@ omn_edge_body *omn_edge_body_new(const uint8_t *data, size_t len) {
     return b;
 }
 
+void *omn_edge_body_alloc(size_t len) {
+    omn_edge_body *b = malloc(sizeof *b + (len ? len : 1));
+    if (!b) return NULL;
+    b->refs = 1;
+    b->len = len;
+    return b->data;
+}
+
+static omn_edge_body *body_of_data(void *data) {
+    return (omn_edge_body *)((uint8_t *)data - offsetof(omn_edge_body, data));
+}
+
+void omn_edge_body_release(void *data) {
+    if (data) omn_edge_body_unref(body_of_data(data));
+}
+
+omn_edge_body *omn_edge_body_of(void *data) {
+    if (!data) return NULL;
+    omn_edge_body *b = body_of_data(data);
+    omn_edge_body_ref(b);
+    return b;
+}
+
 void omn_edge_body_ref(omn_edge_body *b) {
     __atomic_add_fetch(&b->refs, 1, __ATOMIC_RELAXED);
 }

@@ -268,6 +268,23 @@ static void test_live(void) {
         close(cb);
     }
 
+    /* a body the loop allocated and filled: still served after the loop released its reference */
+    {
+        uint8_t *d = omn_edge_body_alloc(3);
+        memcpy(d, "abc", 3);
+        omn_edge_body *own = omn_edge_body_of(d);
+        omn_edge_body_release(d);
+        const char *sk2 = "h\n\n-/a/s/init_0_video_k_llhls.m4s";
+        assert(omn_edge_put(e, sk2, strlen(sk2), 9, 0, (const uint8_t *)"", 0, &own, 1) == 0);
+        omn_edge_body_unref(own);
+        int ci = connect_to(port);
+        send_all(ci, "GET /a/s/init_0_video_k_llhls.m4s HTTP/1.1\r\nHost: h\r\n\r\n");
+        read_answer(ci, buf, sizeof buf, 2000);
+        assert(strstr(buf, "Content-Length: 3\r\n\r\nabc"));
+        close(ci);
+        assert(omn_edge_drop(e, 9, INT64_MAX) == 1);
+    }
+
     /* drop by group: the part and the segment go (group 7, tag 1 < 2), the playlist (group 8) stays */
     omn_edge_get_stats(e, &st);
     assert(st.answers == 3);

@@ -28,6 +28,20 @@ log = logging.getLogger(__name__)
 
 NO_TAG_LIMIT = (1 << 63) - 1          # omn_edge_drop(group, NO_TAG_LIMIT): the whole group
 
+# Memory that both sides share: allocated as an edge body, owned by Python through a cffi
+# buffer (freed when the last memoryview goes) and by every stored answer that uses it.
+_shared_alloc = ffi.new_allocator(lib.omn_edge_body_alloc, lib.omn_edge_body_release,
+                                  should_clear_after_alloc=False)
+
+
+def shared_copy(ptr: Any, size: int) -> tuple[Any, memoryview]:
+    """One copy of `size` bytes at `ptr` into shared memory: (owning cdata for `EdgeServer.body_of`,
+    a read-only memoryview of it for Python)."""
+    raw = _shared_alloc("uint8_t[]", size)
+    if size:
+        ffi.memmove(raw, ptr, size)
+    return raw, memoryview(ffi.buffer(raw)).toreadonly()
+
 
 def answer_key(host: str, origin: str, gzip: bool, path: str, msn: int | None = None,
                part: int | None = None, skip: str | None = None) -> bytes:
@@ -120,12 +134,17 @@ class EdgeServer:
 
     # -- stored answers ----------------------------------------------------------------------
     @staticmethod
-    def body(data: bytes) -> Any:
+    def body(data: Any) -> Any:
         """A C-owned copy of `data`, shared by every answer it is put in (freed with the last)."""
         b = lib.omn_edge_body_new(data, len(data))
         if b == ffi.NULL:
             raise MemoryError("edge body")
         return ffi.gc(b, lib.omn_edge_body_unref)
+
+    @staticmethod
+    def body_of(raw: Any) -> Any:
+        """The edge body of shared memory from `shared_copy` (no copy)."""
+        return ffi.gc(lib.omn_edge_body_of(raw), lib.omn_edge_body_unref)
 
     def put(self, key: bytes, group: int, tag: int, response: HttpResponse, bodies: Iterable[Any]) -> None:
         """Stores a 200 answer (`bodies`: C bodies of its body, in order) under `key`."""
@@ -223,16 +242,16 @@ class EdgeServer:
         head = response.encode_head(self._fixed_headers(), keep, size)
         if request.method == "HEAD" or not size:
             data = head
-        elif isinstance(body, bytes):
-            data = head + body
-        else:
+        elif isinstance(body, list):
             data = b"".join((head, *body))
+        else:
+            data = b"".join((head, body))
         self._respond(conn, data, not keep)
         if (response.store is not None and request.edge_key is not None and response.status == 200
                 and request.method == "GET"):
             group, tag, bodies = response.store
             if bodies is None:
-                bodies = [self.body(p) for p in ([body] if isinstance(body, bytes) else body)]
+                bodies = [self.body(p) for p in (body if isinstance(body, list) else [body])]
             self.put(request.edge_key, group, tag, response, bodies)
 
     def _respond(self, conn: int, data: bytes, close_after: bool) -> None:

@@ -112,7 +112,7 @@ class HttpResponse:
 
     def body_size(self) -> int:
         body = self.body
-        return len(body) if isinstance(body, bytes) else sum(len(b) for b in body)
+        return sum(len(b) for b in body) if isinstance(body, list) else len(body)
 
     def encode_head(self, fixed_headers: bytes, keep: bool, size: int) -> bytes:
         """Status line through the blank line."""
@@ -321,10 +321,10 @@ class _Connection(asyncio.Protocol):
         head = response.encode_head(self.server.fixed_headers, keep, size)
         if request.method == "HEAD" or not size:
             self.transport.write(head)
-        elif isinstance(body, bytes):
-            self.transport.writelines((head, body))
-        else:
+        elif isinstance(body, list):
             self.transport.writelines((head, *body))
+        else:
+            self.transport.writelines((head, body))
         self.idle = 0.0
         if not keep:
             self.closing = True

@@ -68,7 +68,8 @@ class LlhlsEdge:
 
     def body(self, part: "Part") -> Any:
         if part.edge_body is None:
-            part.edge_body = self.server.body(part.data)
+            part.edge_body = (self.server.body_of(part.raw) if part.raw is not None
+                              else self.server.body(part.data))
         return part.edge_body
 
     def learn(self, s: "LlhlsStream", request: HttpRequest) -> bool:
@@ -156,7 +157,7 @@ class LlhlsEdge:
         group, tag, bodies = result.store
         if bodies is None:
             body = result.body
-            bodies = [self.server.body(b) for b in ([body] if isinstance(body, bytes) else body)]
+            bodies = [self.server.body(b) for b in (body if isinstance(body, list) else [body])]
         self.server.put(key, group, tag, result, bodies)
         return True
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from ome._native import ffi, lib
 from ome.media import MediaKind, Packet
 
+from .edge import shared_copy
 from .llhls_markers import Markers
 
 if TYPE_CHECKING:
@@ -46,9 +47,10 @@ class Part:
     index: int
     duration: int                 # ticks
     independent: bool
-    data: bytes
+    data: memoryview              # read-only view of `raw`
     events: int = 0
-    edge_body: Any = None         # the native edge's copy of `data` (llhls_edge.py), made on first use
+    raw: Any = None               # the part's one copy, shared with the native edge (edge.shared_copy)
+    edge_body: Any = None         # the native edge's reference to `raw` (llhls_edge.py), made on first use
 
 
 @dataclass(slots=True)
@@ -114,10 +116,10 @@ class TrackState:
             seg = Segment(msn=msn, start=int(c_part.start), pdt_ms=pdt_ms, discontinuity=self.disc_next)
             self.disc_next = False
             self.segments[msn] = seg
-        data = _buf_bytes(c_part.bytes)
+        raw, data = shared_copy(c_part.bytes.data, c_part.bytes.len)
         seg.parts.append(Part(index=int(c_part.part_index), duration=int(c_part.duration),
                               independent=bool(c_part.independent), data=data,
-                              events=int(c_part.event_count)))
+                              events=int(c_part.event_count), raw=raw))
         self.bytes_total += len(data)
         self.held_bytes += len(data)
         self.ticks_total += int(c_part.duration)
