@@ -355,7 +355,9 @@ static int flush_out(omn_edge *e, edge_conn *c) {
                 off = 0;
             }
         }
-        ssize_t w = writev(c->fd, iov, n);
+        /* sendmsg, not writev: MSG_NOSIGNAL, so a client that left costs EPIPE, never a SIGPIPE */
+        struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+        ssize_t w = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
         if (w < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {

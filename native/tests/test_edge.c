@@ -296,9 +296,97 @@ static void test_live(void) {
     omn_notify_free(n);
 }
 
+/* Clients sending garbage, partial heads, pipelined valid requests (stored, parked, missed),
+ * and leaving at random moments, while this thread answers misses and moves the playlist
+ * state: the edge must stay sane (ASan/UBSan) and still answer a plain request at the end. */
+static void test_chaos(void) {
+    omn_notify *n = omn_notify_new();
+    omn_edge *e = omn_edge_new(n, "ome");
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert(bind(lfd, (struct sockaddr *)&a, sizeof a) == 0 && listen(lfd, 64) == 0);
+    socklen_t al = sizeof a;
+    getsockname(lfd, (struct sockaddr *)&a, &al);
+    int port = ntohs(a.sin_port);
+    assert(omn_edge_add_listener(e, lfd) == 0 && omn_edge_start(e) == 0);
+    omn_edge_body *b = omn_edge_body_new((const uint8_t *)"stored", 6);
+    const char *k = "h\n\n-/s";
+    assert(omn_edge_put(e, k, strlen(k), 1, 0, (const uint8_t *)"", 0, &b, 1) == 0);
+    const char *sk = "h\n/p.m3u8";
+    int64_t msn = 0, part = 0;
+    assert(omn_edge_advance(e, sk, strlen(sk), msn, part, 3, 300, 1000, 1) == 0);
+    const char *pieces[] = {
+        "GET /s HTTP/1.1\r\nHost: h\r\n\r\n", "GET /miss HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET /p.m3u8?_HLS_msn=0&_HLS_part=1 HTTP/1.1\r\nHost: h\r\n\r\n", "GET /s HTT", "\r\n\r\n",
+        "POST /x HTTP/1.1\r\nContent-Length: 5\r\n\r\nab", "cde", "\x00\xff garbage \r\n\r\n",
+        "GET /s HTTP/1.1\r\nConnection: close\r\n\r\n", "GET /s HTTP/1.1\r\nX: y\r\n",
+    };
+    int fds[40];
+    for (int i = 0; i < 40; i++) fds[i] = -1;
+    unsigned seed = 12345;
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char sink[65536];
+    for (int round = 0;; round++) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 > 1500) break;
+        int i = (int)(rand_r(&seed) % 40);
+        int action = (int)(rand_r(&seed) % 10);
+        if (fds[i] < 0) fds[i] = connect_to(port);
+        if (action < 7) {
+            size_t which = rand_r(&seed) % (sizeof pieces / sizeof *pieces);
+            const char *p = pieces[which];
+            char ahead[128];
+            if (which == 2) {                 /* the next part: parks until the state moves */
+                snprintf(ahead, sizeof ahead, "GET /p.m3u8?_HLS_msn=0&_HLS_part=%lld HTTP/1.1\r\nHost: h\r\n\r\n",
+                         (long long)part + 1);
+                p = ahead;
+            }
+            if (send(fds[i], p, strlen(p), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) { close(fds[i]); fds[i] = -1; }
+        } else if (action < 9) {
+            while (recv(fds[i], sink, sizeof sink, MSG_DONTWAIT) > 0) {}
+        } else {
+            close(fds[i]);
+            fds[i] = -1;
+        }
+        omn_edge_miss m;
+        while (omn_edge_next_miss(e, &m)) {
+            const char *r = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+            omn_edge_respond(e, m.conn, (const uint8_t *)r, strlen(r), (int)(rand_r(&seed) % 4 == 0));
+        }
+        omn_notify_drain(n);
+        if (round % 50 == 0) {
+            part++;
+            char key[64];
+            int kl = snprintf(key, sizeof key, "h\n\n-/p.m3u8?_HLS_msn=%lld&_HLS_part=%lld", (long long)msn, (long long)part);
+            omn_edge_put(e, key, (size_t)kl, 2, part, (const uint8_t *)"", 0, &b, 1);
+            omn_edge_advance(e, sk, strlen(sk), msn, part, 3, 300, 1000, 1);
+            if (part % 7 == 0) omn_edge_drop(e, 2, part - 3);
+        }
+    }
+    for (int i = 0; i < 40; i++) if (fds[i] >= 0) close(fds[i]);
+    omn_edge_body_unref(b);
+    int c = connect_to(port);
+    send_all(c, "GET /s HTTP/1.1\r\nHost: h\r\n\r\n");
+    char buf[4096];
+    read_answer(c, buf, sizeof buf, 2000);
+    assert(strstr(buf, "\r\n\r\nstored"));
+    close(c);
+    omn_edge_stats st;
+    omn_edge_get_stats(e, &st);
+    printf("chaos: %llu requests, %llu hits, %llu misses, %llu parked\n", (unsigned long long)st.requests,
+           (unsigned long long)st.hits, (unsigned long long)st.misses, (unsigned long long)st.parked);
+    fflush(stdout);
+    assert(st.hits > 0 && st.misses > 0 && st.parked > 0);
+    omn_edge_free(e);
+    omn_notify_free(n);
+}
+
 int main(void) {
     test_parse();
     test_live();
+    test_chaos();
     puts("edge ok");
     return 0;
 }
