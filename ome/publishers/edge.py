@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
 import socket
 import time
 from typing import Any, Iterable
 
 from ome._native import ffi, lib
 
-from .http1 import BadRequest, Handler, HttpRequest, HttpResponse, date_headers, fail_bytes, parse_head
+from .http1 import (BadRequest, Handler, HttpRequest, HttpResponse, awaited_response, date_headers, fail_bytes,
+                    parse_head, run_handler, settled_response)
 
-log = logging.getLogger(__name__)
 
 NO_TAG_LIMIT = (1 << 63) - 1          # omn_edge_drop(group, NO_TAG_LIMIT): the whole group
 
@@ -199,11 +198,7 @@ class EdgeServer:
             self._dispatch(conn, request)
 
     def _dispatch(self, conn: int, request: HttpRequest) -> None:
-        try:
-            result = self.handler(request)
-        except Exception:
-            log.exception("http handler failed on %s %s", request.method, request.target)
-            result = HttpResponse.text(500, "Internal Server Error")
+        result = run_handler(self.handler, request)
         if isinstance(result, HttpResponse):
             self._answer(conn, request, result)
         elif asyncio.isfuture(result):
@@ -214,24 +209,10 @@ class EdgeServer:
             task.add_done_callback(self._tasks.discard)
 
     async def _finish(self, conn: int, request: HttpRequest, pending: Any) -> None:
-        try:
-            response = await pending
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("http handler failed on %s %s", request.method, request.target)
-            response = HttpResponse.text(500, "Internal Server Error")
-        self._answer(conn, request, response)
+        self._answer(conn, request, await awaited_response(request, pending))
 
     def _future_done(self, conn: int, request: HttpRequest, future: asyncio.Future) -> None:
-        try:
-            response = future.result()
-        except asyncio.CancelledError:
-            response = HttpResponse.text(503, "Service Unavailable")
-        except Exception:
-            log.exception("http handler failed on %s %s", request.method, request.target)
-            response = HttpResponse.text(500, "Internal Server Error")
-        self._answer(conn, request, response)
+        self._answer(conn, request, settled_response(request, future))
 
     def _answer(self, conn: int, request: HttpRequest, response: HttpResponse) -> None:
         if self._edge == ffi.NULL:

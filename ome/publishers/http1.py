@@ -136,6 +136,37 @@ class BadRequest(Exception):
         self.status = status
 
 
+def run_handler(handler: Handler, request: HttpRequest) -> Any:
+    """The handler's result; a handler bug is logged and answered 500."""
+    try:
+        return handler(request)
+    except Exception:
+        log.exception("http handler failed on %s %s", request.method, request.target)
+        return HttpResponse.text(500, "Internal Server Error")
+
+
+def settled_response(request: HttpRequest, future: asyncio.Future) -> HttpResponse:
+    """The answer a resolved handler future stands for (cancelled: 503, failed: 500)."""
+    try:
+        return future.result()
+    except asyncio.CancelledError:
+        return HttpResponse.text(503, "Service Unavailable")
+    except Exception:
+        log.exception("http handler failed on %s %s", request.method, request.target)
+        return HttpResponse.text(500, "Internal Server Error")
+
+
+async def awaited_response(request: HttpRequest, pending: Awaitable[HttpResponse]) -> HttpResponse:
+    """The answer of a handler coroutine (failed: 500; cancellation goes on)."""
+    try:
+        return await pending
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("http handler failed on %s %s", request.method, request.target)
+        return HttpResponse.text(500, "Internal Server Error")
+
+
 def fail_bytes(status: int, fixed_headers: bytes) -> bytes:
     """The whole answer to a request that cannot be parsed (the connection closes after it)."""
     body = _REASONS.get(status, "Error").encode()
@@ -264,11 +295,7 @@ class _Connection(asyncio.Protocol):
                 return
             self.buf = buf[start + body_len:]
             self.in_head = False
-            try:
-                result = handler(request)
-            except Exception:
-                log.exception("http handler failed on %s %s", request.method, request.target)
-                result = HttpResponse.text(500, "Internal Server Error")
+            result = run_handler(handler, request)
             if isinstance(result, HttpResponse):
                 self._send(request, result)
             elif asyncio.isfuture(result):
@@ -284,13 +311,7 @@ class _Connection(asyncio.Protocol):
         self.transport.resume_reading()
 
     async def _finish(self, request: HttpRequest, pending: Awaitable[HttpResponse]) -> None:
-        try:
-            response = await pending
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("http handler failed on %s %s", request.method, request.target)
-            response = HttpResponse.text(500, "Internal Server Error")
+        response = await awaited_response(request, pending)
         self.task = None
         self.busy = False
         if self.closing:
@@ -300,13 +321,7 @@ class _Connection(asyncio.Protocol):
             self._process()
 
     def _future_done(self, request: HttpRequest, future: asyncio.Future) -> None:
-        try:
-            response = future.result()
-        except asyncio.CancelledError:
-            response = HttpResponse.text(503, "Service Unavailable")
-        except Exception:
-            log.exception("http handler failed on %s %s", request.method, request.target)
-            response = HttpResponse.text(500, "Internal Server Error")
+        response = settled_response(request, future)
         self.busy = False
         if self.closing:
             return
