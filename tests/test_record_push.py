@@ -59,7 +59,7 @@ SERVER_XML = """<?xml version="1.0" encoding="UTF-8"?>
                  <Audio><Name>audio</Name><Bypass>true</Bypass></Audio></Encodes>
       </OutputProfile></OutputProfiles>
       <Providers><RTMP/></Providers>
-      <Publishers><FILE><RootPath>{root}</RootPath></FILE><Push/></Publishers>
+      <Publishers>{publishers}</Publishers>
     </Application></Applications>
   </VirtualHost></VirtualHosts>
 </Server>
@@ -68,13 +68,15 @@ SERVER_XML = """<?xml version="1.0" encoding="UTF-8"?>
 
 class Ome:
     def __init__(self, tmp: Path, storage: str = "<Storage><Enabled>false</Enabled></Storage>",
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None,
+                 publishers: str = "<FILE><RootPath>{root}</RootPath></FILE><Push/>") -> None:
         self.api, self.rtmp = free_port(), free_port()
         self.root = tmp / "records"
         self.conf = tmp / "conf"
         self.conf.mkdir(exist_ok=True)
-        (self.conf / "Server.xml").write_text(SERVER_XML.format(api=self.api, rtmp=self.rtmp, token=TOKEN,
-                                                                storage=storage, root=self.root))
+        (self.conf / "Server.xml").write_text(SERVER_XML.format(
+            api=self.api, rtmp=self.rtmp, token=TOKEN, storage=storage,
+            publishers=publishers.format(root=self.root)))
         self.proc = OmeProcess(self.conf, api_port=self.api, env=env)
         self.http: aiohttp.ClientSession | None = None
         self.publish_url = f"rtmp://127.0.0.1:{self.rtmp}/app/stream"
@@ -370,4 +372,62 @@ async def test_sigkill_leaves_a_playable_file_and_tasks_come_back(tmp_path):
         if publisher is not None and publisher.returncode is None:
             publisher.kill()
             await publisher.wait()
+        await ome.close()
+
+
+RECORD_MAP = """<?xml version="1.0"?>
+<RecordInfo>
+  <Record><Enable>true</Enable><StreamName>str*</StreamName>
+    <FilePath>map/${Stream}_${Sequence}.mp4</FilePath><SegmentInterval>3000</SegmentInterval></Record>
+  <Record><Enable>false</Enable><StreamName>*</StreamName><FilePath>off/${Stream}.mp4</FilePath></Record>
+  <Record><Enable>true</Enable><StreamName>other</StreamName><FilePath>other/${Stream}.mp4</FilePath></Record>
+</RecordInfo>
+"""
+PUSH_MAP = """<?xml version="1.0"?>
+<PushInfo>
+  <Push><Enable>true</Enable><StreamName>stream</StreamName><Protocol>mpegts</Protocol>
+    <Url>udp://127.0.0.1:{port}</Url></Push>
+</PushInfo>
+"""
+
+
+@pytest.mark.timeout(90)
+async def test_stream_maps_record_and_push_each_matching_stream(tmp_path):
+    """OME's automatic tasks: <FILE><StreamMap> and <Push><StreamMap> name map files whose items
+    start a record/push (isConfig: true) when a stream whose name matches appears, and end it
+    with the stream; disabled and non-matching items start nothing; nothing goes to storage."""
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    udp.setblocking(False)
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "record_map.xml").write_text(RECORD_MAP)
+    (conf / "push_map.xml").write_text(PUSH_MAP.format(port=udp.getsockname()[1]))
+    ome = await Ome(tmp_path, publishers=(
+        "<FILE><RootPath>{root}</RootPath><StreamMap><Enable>true</Enable><Path>record_map.xml</Path>"
+        "</StreamMap></FILE><Push><StreamMap><Enable>true</Enable><Path>push_map.xml</Path></StreamMap></Push>"
+    )).start()
+    try:
+        assert await ome.ok("records") == [] and await ome.ok("pushes") == []   # no stream, no task
+        ffmpeg = await publish(ome.publish_url, 7)
+        records = await ome.wait("records", lambda r: r and r[0]["state"] == "recording")
+        assert len(records) == 1 and records[0]["isConfig"] is True and records[0]["stream"]["name"] == "stream"
+        pushes = await ome.wait("pushes", lambda p: p and p[0]["state"] == "pushing")
+        assert len(pushes) == 1 and pushes[0]["isConfig"] is True and pushes[0]["protocol"] == "mpegts"
+        loop = asyncio.get_running_loop()
+        got = b""
+        while len(got) < 64 * 188:
+            got += await asyncio.wait_for(loop.sock_recv(udp, 65536), 10)
+        assert got[0] == 0x47 and len(got) % 188 == 0                 # MPEG-TS arrived over UDP
+        await asyncio.wait_for(ffmpeg.wait(), 30)
+        # the stream ended: so did its map tasks, and the files were finished and renamed
+        await ome.wait("records", lambda r: r == [])
+        await ome.wait("pushes", lambda p: p == [])
+        files = sorted((ome.root / "map").glob("stream_*.mp4"))
+        assert len(files) >= 2, ome.proc.log()[-2000:]
+        for f in files:
+            assert probe(f)["codecs"] == ["aac", "h264"]
+        assert not (ome.root / "off").exists() and not (ome.root / "other").exists()
+    finally:
+        udp.close()
         await ome.close()

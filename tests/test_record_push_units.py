@@ -98,3 +98,41 @@ def test_info_xml(tmp_path):
     assert items[1].findtext("filePath") == str(tmp_path / "s_1.mp4") and items[0].findtext("interval") == "3000"
     assert items[0].findtext("createdTime") == task.created_text
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_stream_map_items_bodies_and_errors_name_file_and_line(tmp_path):
+    from ome.publishers.stream_map import StreamMapError, StreamMaps, parse
+
+    good = tmp_path / "push.xml"
+    good.write_text("<PushInfo>\n<Push><Enable>true</Enable><StreamName>cam*</StreamName><Protocol>rtmp</Protocol>\n"
+                    "<Url>rtmp://h/${Application}</Url><StreamKey>${Stream}-${SourceStream}</StreamKey>\n"
+                    "<VariantNames>v, a</VariantNames></Push>\n"
+                    "<Push><Enable>false</Enable><StreamName>*</StreamName></Push>\n</PushInfo>\n")
+    items = parse(good, "push")
+    assert len(items) == 1 and items[0].matches("cam7") and not items[0].matches("xcam")
+    config = SimpleNamespace(enable=True, path="push.xml")
+    maps = StreamMaps("push", tmp_path)
+    (body,) = maps.bodies(config, "live", "cam1", "src")
+    assert body == {"protocol": "rtmp", "url": "rtmp://h/live", "streamKey": "cam1-src",
+                    "stream": {"name": "cam1", "variantNames": ["v", "a"]}, "id": "map2_cam1"}
+    assert maps.bodies(config, "live", "other", "src") == []
+    assert maps.bodies(SimpleNamespace(enable=False, path="push.xml"), "live", "cam1", "s") == []
+
+    bad = {
+        "<PushInfo>\n<Push><StreamName>x</StreamName>\n</PushInfo>": ":3: malformed XML",
+        "<RecordInfo/>": ":1: the root element must be <PushInfo>",
+        "<PushInfo>\n\n<Push><Enable>yes</Enable></Push></PushInfo>": ":3: <Enable> must be true or false",
+        "<PushInfo>\n<Push><Protocol>rtmp</Protocol></Push></PushInfo>": ":2: <Push> needs a <StreamName>",
+    }
+    for text, where in bad.items():
+        path = tmp_path / "bad.xml"
+        path.write_text(text)
+        with pytest.raises(StreamMapError) as err:
+            parse(path, "push")
+        assert str(err.value).startswith(str(path) + where), str(err.value)
+    rec = tmp_path / "rec.xml"
+    rec.write_text("<RecordInfo><Record><StreamName>s</StreamName><SegmentInterval>soon</SegmentInterval>"
+                   "</Record></RecordInfo>")
+    with pytest.raises(StreamMapError, match=r"rec\.xml:1: <SegmentInterval> must be milliseconds"):
+        parse(rec, "record")
+    assert StreamMaps("record", tmp_path).items(SimpleNamespace(enable=True, path="rec.xml")) == []   # logged

@@ -101,6 +101,8 @@ class PushQueue:
 
 
 class PushTask:
+    is_config = False            # started by the publisher's <StreamMap> (stream_map.py), never stored
+
     def __init__(self, module: "PushModule", app: "Application", request: "PushRequest", created_text: str) -> None:
         self.module = module
         self.app = app
@@ -137,7 +139,7 @@ class PushTask:
                 "sequence": self.sequence,
                 "startTime": format_time(self.start_time) if self.start_time else epoch,
                 "finishTime": format_time(self.finish_time) if self.finish_time else epoch,
-                "createdTime": self.created_text, "isConfig": False,
+                "createdTime": self.created_text, "isConfig": self.is_config,
                 "droppedFrames": self.queue.dropped_frames}
 
     def timeouts(self) -> tuple[float, float]:
@@ -293,6 +295,9 @@ class PushModule(TaskModule):
                                         for n in ("push", "rtmp_push", "srt_push", "mpegts_push"))
 
     async def start(self, app: "Application", request: "PushRequest") -> dict[str, Any]:
+        return self.begin(app, request).json()
+
+    def begin(self, app: "Application", request: "PushRequest", is_config: bool = False) -> PushTask:
         tasks = self.app_tasks(app)
         if request.id in tasks:
             raise HttpError(400, "Duplicate ID")
@@ -301,9 +306,14 @@ class PushModule(TaskModule):
             if not srt_available():
                 raise HttpError(400, "Unsupported protocol")
         task = PushTask(self, app, request, format_time(time.time()))
+        task.is_config = is_config
         tasks[request.id] = task
         self._launch(task)
-        return task.json()
+        return task
+
+    def map_config(self, app: "Application") -> Any:
+        push = app.config.publishers.push if app.config.publishers is not None else None
+        return push.stream_map if push is not None else None
 
     def _launch(self, task: PushTask) -> None:
         self.attach_existing(task)
@@ -351,6 +361,7 @@ class PushModule(TaskModule):
         super().on_stream_created(stream)
 
     def on_stream_deleted(self, stream: "Stream") -> None:
+        self.end_mapped(stream)
         gop = self.gops.pop(stream, None)
         if gop is not None:
             stream.remove_sink(gop)

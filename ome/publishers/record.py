@@ -56,6 +56,8 @@ def next_schedule(schedule: str, after: float) -> float:
 
 
 class RecordTask:
+    is_config = False            # started by the publisher's <StreamMap> (stream_map.py), never stored
+
     def __init__(self, module: "RecordModule", app: "Application", request: "RecordRequest",
                  created_text: str, sequence: int) -> None:
         self.module = module
@@ -108,7 +110,7 @@ class RecordTask:
     # -- JSON (reference §4.6) --------------------------------------------------------------
     def json(self) -> dict[str, Any]:
         r = self.request
-        out: dict[str, Any] = {"state": self.state, "isConfig": False, "id": self.id,
+        out: dict[str, Any] = {"state": self.state, "isConfig": self.is_config, "id": self.id,
                                "vhost": self.vhost, "app": self.app_name}
         if r.metadata:
             out["metadata"] = r.metadata
@@ -401,13 +403,28 @@ class RecordModule(TaskModule):
         return pubs is not None and pubs.file is not None
 
     async def start(self, app: "Application", request: "RecordRequest") -> dict[str, Any]:
+        return self.begin(app, request).json()
+
+    def begin(self, app: "Application", request: "RecordRequest", is_config: bool = False) -> RecordTask:
         tasks = self.app_tasks(app)
         if request.id in tasks:
             raise HttpError(400, "Duplicate ID already exists")
         task = self._create(app, request, format_time(time.time()), 0)
+        task.is_config = is_config
         tasks[request.id] = task
         self.attach_existing(task)
-        return task.json()
+        return task
+
+    def map_config(self, app: "Application") -> Any:
+        file = app.config.publishers.file if app.config.publishers is not None else None
+        if file is None:
+            return None
+        if file.stream_map is not None or file.record is not None:
+            return file.stream_map or file.record      # <Record> is OME's deprecated name
+        if file.record_info:                           # deprecated too: the map's path, on
+            from types import SimpleNamespace
+            return SimpleNamespace(enable=True, path=file.record_info)
+        return None
 
     def _create(self, app: "Application", request: "RecordRequest", created_text: str,
                 sequence: int) -> RecordTask:
@@ -451,7 +468,7 @@ class RecordModule(TaskModule):
 
     async def store_sequence(self, task: RecordTask) -> None:
         store = getattr(self.server, "store", None)
-        if store is None or self.tasks.get((task.vhost, task.app_name), {}).get(task.id) is not task:
+        if store is None or task.is_config or self.tasks.get((task.vhost, task.app_name), {}).get(task.id) is not task:
             return
         try:
             await store.update_task_sequence("record", task.vhost, task.app_name, task.id, task.sequence)
@@ -466,6 +483,7 @@ class RecordModule(TaskModule):
         stream.add_sink(task.sink)
 
     def on_stream_deleted(self, stream: "Stream") -> None:
+        self.end_mapped(stream)
         for task in self.tasks_of(stream):
             if task.sink is not None and task.sink.stream is stream:
                 task.detach()

@@ -3,10 +3,14 @@ task serves (an output stream by name, OME's naming; the input when the app make
 attaching when that stream appears, and resuming the tasks restored from Redis."""
 from __future__ import annotations
 
+import asyncio
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ome.api.errors import HttpError
+
+from .stream_map import StreamMaps
 
 if TYPE_CHECKING:
     from ome.runtime.registry import Application, Stream
@@ -37,6 +41,9 @@ class TaskModule:
         self.server = server
         self.tasks: dict[tuple[str, str], dict[str, Any]] = {}   # (vhost, app) -> id -> task
         self._parked: dict[tuple[str, str], dict[str, Any]] = {}  # apps being re-created (PATCH)
+        config_dir = getattr(getattr(server, "config", None), "config_dir", None)
+        self.maps = StreamMaps(self.kind, Path(config_dir) if config_dir else Path.cwd())
+        self._ending: set[asyncio.Task] = set()
 
     def app_tasks(self, app: "Application") -> dict[str, Any]:
         return self.tasks.setdefault((app.vhost.name, app.name), {})
@@ -61,6 +68,43 @@ class TaskModule:
         for task in self.tasks_of(stream):
             if serves(stream, task.app, task.request.stream_name):
                 self.attach(task, stream)
+        self.start_mapped(stream)
+
+    # -- <StreamMap>: tasks from the publisher's map file (stream_map.py) --------------------------
+    def map_config(self, app: "Application") -> Any:
+        """The app's `<StreamMap>` for this publisher, or None."""
+        return None
+
+    def start_mapped(self, stream: "Stream") -> None:
+        """Starts the map's tasks for a stream that tasks serve (isConfig: true, not stored)."""
+        app = stream.app
+        if not self.has_app(app) or not serves(stream, app, stream.name):
+            return
+        source = stream.origin.name if stream.origin is not None else stream.name
+        tasks = self.app_tasks(app)
+        for body in self.maps.bodies(self.map_config(app), app.name, stream.name, source):
+            if body["id"] in tasks:
+                continue
+            try:
+                self.begin(app, self.validate(body), is_config=True)
+            except HttpError as exc:
+                log.error("%s stream map: task %s for %s/%s not started: %s", self.kind, body["id"], app.name,
+                          stream.name, exc.message)
+                continue
+            log.info("%s stream map: task %s started for %s/%s", self.kind, body["id"], app.name, stream.name)
+
+    def end_mapped(self, stream: "Stream") -> None:
+        """The stream went: its map tasks end with it (their files are finished)."""
+        tasks = self.tasks.get((stream.app.vhost.name, stream.app.name), {})
+        for task_id, task in list(tasks.items()):
+            if task.is_config and task.sink is not None and task.sink.stream is stream:
+                del tasks[task_id]
+                ending = asyncio.get_running_loop().create_task(self.finish_task(task))
+                self._ending.add(ending)
+                ending.add_done_callback(self._ending.discard)
+
+    def begin(self, app: "Application", request: Any, is_config: bool = False) -> Any:
+        raise NotImplementedError
 
     def attach(self, task: Any, stream: "Stream") -> None:
         raise NotImplementedError
