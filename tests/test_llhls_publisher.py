@@ -791,3 +791,35 @@ async def test_native_edge_answers_stored_and_parked_requests_without_python(liv
     st, _, _ = await asyncio.wait_for(waiting, 5)
     assert st == 404
     assert edge.stats()["parked_now"] == 0
+
+
+@pytest.mark.parametrize("cors", ["list", "star"])
+async def test_native_edge_keys_answers_by_origin_only_when_cors_depends_on_it(live_factory, http, cors):
+    """With CrossDomains listing origins, the answer echoes each allowed origin: the edge keeps one
+    answer per origin. With `*` (or none) every origin gets the same answer: one stored answer
+    serves every page that embeds the stream (no per-origin context)."""
+    edit = None if cors == "list" else (lambda t: t.replace(
+        "<Url>*.example.com</Url><Url>http://allowed.test</Url>", "<Url>*</Url>"))
+    live = await live_factory(xml_edit=edit)
+    edge = live.server.llhls._edge_server
+    st, _, body = await get(http, f"{live.base}/llhls.m3u8")
+    video_uri = next(l for l in body.decode().splitlines() if l.startswith("/app/"))
+    url = f"http://127.0.0.1:{live.port}{video_uri}"
+    pl = parse_media((await get(http, url, headers={"Origin": "http://allowed.test"}))[2].decode())
+    part = pl["parts_by_msn"][min(pl["parts_by_msn"])][0]["uri"]
+    part_url = url.rsplit("/", 1)[0] + "/" + part
+    seen = {}
+    for origin in ("http://allowed.test", "http://allowed.test", "http://cam.example.com"):
+        before = edge.stats()
+        st, h, _ = await get(http, part_url, headers={"Origin": origin})
+        after = edge.stats()
+        assert st == 200
+        seen.setdefault(origin, []).append((h.get("Access-Control-Allow-Origin"),
+                                            after["hits"] - before["hits"]))
+    if cors == "list":
+        assert seen["http://allowed.test"][0][0] == "http://allowed.test"
+        assert seen["http://allowed.test"][1] == ("http://allowed.test", 1)          # stored for that origin
+        assert seen["http://cam.example.com"][0][0] == "http://cam.example.com"      # not the other's answer
+    else:
+        assert all(acao == "*" for values in seen.values() for acao, _ in values)
+        assert seen["http://cam.example.com"][0][1] == 1                            # a new origin: a hit at once

@@ -1130,6 +1130,11 @@ size_t omn_edge_drop(omn_edge *e, uint64_t group, int64_t below);
 int omn_edge_advance(omn_edge *e, const char *state_key, size_t key_len, int64_t msn, int64_t part,
                      int64_t parts_ahead, int64_t timeout_ms, int64_t max_parked, int32_t open);
 void omn_edge_get_stats(omn_edge *e, omn_edge_stats *out);
+/* Paths starting with `prefix` have answers that do not depend on the Origin header (their CORS
+ * answer is the same for every origin): their answer keys carry an empty origin, so one stored
+ * answer serves every origin. on = 0 removes the prefix. At most 64 prefixes of 255 bytes.
+ * 0, or -1. */
+int omn_edge_origin_free(omn_edge *e, const char *prefix, size_t len, int32_t on);
 
 /* The parsed head of one request (edge_http.c; exposed for tests and the fuzzer). */
 typedef struct omn_edge_head {

@@ -102,6 +102,9 @@ struct omn_edge {
     miss_item *miss_head, *miss_tail, *miss_popped;
     resp_item *resp_head, *resp_tail;
     omn_edge_stats stats;
+    char origin_free[64][256];       /* path prefixes whose answers do not vary by Origin */
+    uint8_t origin_free_len[64];
+    int n_origin_free;
 
     /* the thread's own */
     edge_conn **conns;
@@ -440,6 +443,29 @@ static const uint8_t TOO_LARGE[] =
     "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain; charset=utf-8\r\n"
     "Content-Length: 31\r\nConnection: close\r\n\r\nRequest Header Fields Too Large";
 
+/* When the request's path has answers that do not vary by Origin, removes the origin from its key
+ * (host "\n" origin "\n" flag path... -> host "\n\n" flag path...), the state key following. */
+static void drop_origin_if_free(omn_edge *e, edge_conn *c) {
+    char *k = c->key;
+    char *nl1 = memchr(k, '\n', c->key_len);
+    char *nl2 = nl1 ? memchr(nl1 + 1, '\n', c->key_len - (size_t)(nl1 + 1 - k)) : NULL;
+    if (!nl2 || nl2 == nl1 + 1) return;                  /* no origin in the key */
+    const char *path = nl2 + 2;                          /* after the gzip flag */
+    size_t path_room = c->key_len - (size_t)(path - k);
+    int found = 0;
+    pthread_mutex_lock(&e->lock);
+    for (int i = 0; i < e->n_origin_free && !found; i++) {
+        size_t n = e->origin_free_len[i];
+        found = n <= path_room && memcmp(path, e->origin_free[i], n) == 0;
+    }
+    pthread_mutex_unlock(&e->lock);
+    if (!found) return;
+    size_t origin_len = (size_t)(nl2 - nl1 - 1);
+    size_t tail = c->key_len + c->state_key_len - (size_t)(nl2 - k);
+    memmove(nl1 + 1, nl2, tail);
+    c->key_len -= origin_len;
+}
+
 /* Handles one request at the front of the input buffer; 1 when it was answered at once and
  * the next one may follow, 0 otherwise (incomplete, parked, with the loop, sending, closed). */
 static int process_one(omn_edge *e, edge_conn *c) {
@@ -458,6 +484,7 @@ static int process_one(omn_edge *e, edge_conn *c) {
     c->key_owned = 0;
     c->key_len = h.storable ? h.key_len : 0;
     c->state_key_len = h.storable ? h.state_key_len : 0;
+    if (h.storable) drop_origin_if_free(e, c);
     c->head_len = h.head_len - 4;
 
     pthread_mutex_lock(&e->lock);
@@ -897,6 +924,28 @@ int omn_edge_advance(omn_edge *e, const char *state_key, size_t key_len, int64_t
     pthread_mutex_unlock(&e->lock);
     if (need_wake) wake(e);
     return 0;
+}
+
+int omn_edge_origin_free(omn_edge *e, const char *prefix, size_t len, int32_t on) {
+    if (len == 0 || len > 255) return -1;
+    int rc = 0;
+    pthread_mutex_lock(&e->lock);
+    int at = -1;
+    for (int i = 0; i < e->n_origin_free; i++)
+        if (e->origin_free_len[i] == len && memcmp(e->origin_free[i], prefix, len) == 0) at = i;
+    if (on && at < 0) {
+        if (e->n_origin_free == 64) rc = -1;
+        else {
+            memcpy(e->origin_free[e->n_origin_free], prefix, len);
+            e->origin_free_len[e->n_origin_free++] = (uint8_t)len;
+        }
+    } else if (!on && at >= 0) {
+        e->n_origin_free--;
+        memcpy(e->origin_free[at], e->origin_free[e->n_origin_free], e->origin_free_len[e->n_origin_free]);
+        e->origin_free_len[at] = e->origin_free_len[e->n_origin_free];
+    }
+    pthread_mutex_unlock(&e->lock);
+    return rc;
 }
 
 void omn_edge_get_stats(omn_edge *e, omn_edge_stats *out) {

@@ -102,6 +102,17 @@ static size_t read_answer(int fd, char *buf, size_t cap, int timeout_ms) {
     }
 }
 
+/* Waits (up to 2 s) for the next miss. */
+static int wait_miss(omn_edge *e, omn_notify *n, omn_edge_miss *m) {
+    for (int i = 0; i < 200; i++) {
+        if (omn_edge_next_miss(e, m)) return 1;
+        struct pollfd p = {.fd = omn_notify_fd(n), .events = POLLIN};
+        poll(&p, 1, 10);
+        omn_notify_drain(n);
+    }
+    return 0;
+}
+
 static int no_answer_within(int fd, int ms) {
     struct pollfd p = {.fd = fd, .events = POLLIN};
     return poll(&p, 1, ms) == 0;
@@ -266,6 +277,43 @@ static void test_live(void) {
         free(got);
         free(data);
         close(cb);
+    }
+
+    /* origin-free prefixes: one stored answer for every Origin under /o/, the state key intact */
+    {
+        omn_edge_body *ob = omn_edge_body_new((const uint8_t *)"any", 3);
+        const char *ok = "h\n\n-/o/x";
+        assert(omn_edge_put(e, ok, strlen(ok), 10, 0, (const uint8_t *)"", 0, &ob, 1) == 0);
+        omn_edge_body_unref(ob);
+        int co = connect_to(port);
+        send_all(co, "GET /o/x HTTP/1.1\r\nHost: h\r\nOrigin: http://a.test\r\n\r\n");
+        /* not free yet: a miss, keyed with the origin */
+        assert(wait_miss(e, n, &m) == 1 && m.key_len == strlen("h\nhttp://a.test\n-/o/x"));
+        assert(omn_edge_respond(e, m.conn, (const uint8_t *)resp, strlen(resp), 0) == 0);
+        read_answer(co, buf, sizeof buf, 2000);
+        assert(omn_edge_origin_free(e, "/o/", 3, 1) == 0 && omn_edge_origin_free(e, "/o/", 3, 1) == 0);
+        send_all(co, "GET /o/x HTTP/1.1\r\nHost: h\r\nOrigin: http://b.test\r\n\r\n");
+        read_answer(co, buf, sizeof buf, 2000);
+        assert(strstr(buf, "\r\n\r\nany"));
+        /* parking under a free prefix still finds its state (host + path) */
+        const char *osk = "h\n/o/c.m3u8";
+        assert(omn_edge_advance(e, osk, strlen(osk), 1, 0, 3, 5000, 10, 1) == 0);
+        send_all(co, "GET /o/c.m3u8?_HLS_msn=1&_HLS_part=1 HTTP/1.1\r\nHost: h\r\nOrigin: http://c.test\r\n\r\n");
+        assert(no_answer_within(co, 100));
+        const char *opk = "h\n\n-/o/c.m3u8?_HLS_msn=1&_HLS_part=1";
+        omn_edge_body *pb2 = omn_edge_body_new((const uint8_t *)"#EXTM3U\n", 8);
+        assert(omn_edge_put(e, opk, strlen(opk), 10, 1, (const uint8_t *)"", 0, &pb2, 1) == 0);
+        omn_edge_body_unref(pb2);
+        assert(omn_edge_advance(e, osk, strlen(osk), 1, 1, 3, 5000, 10, 1) == 0);
+        read_answer(co, buf, sizeof buf, 2000);
+        assert(strstr(buf, "\r\n\r\n#EXTM3U"));
+        assert(omn_edge_origin_free(e, "/o/", 3, 0) == 0);
+        send_all(co, "GET /o/x HTTP/1.1\r\nHost: h\r\nOrigin: http://b.test\r\n\r\n");
+        assert(wait_miss(e, n, &m) == 1);          /* no longer free: a miss again */
+        assert(omn_edge_respond(e, m.conn, (const uint8_t *)resp, strlen(resp), 0) == 0);
+        read_answer(co, buf, sizeof buf, 2000);
+        close(co);
+        assert(omn_edge_drop(e, 10, INT64_MAX) == 2);
     }
 
     /* a body the loop allocated and filled: still served after the loop released its reference */

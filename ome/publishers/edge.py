@@ -46,7 +46,7 @@ def answer_key(host: str, origin: str, gzip: bool, path: str, msn: int | None = 
                part: int | None = None, skip: str | None = None) -> bytes:
     """The edge's answer key of a GET (native/include/ome_native.h, "edge"): what C computes for
     a request with these Host/Origin values, Accept-Encoding (gzip matters for playlists only),
-    path and LL-HLS directives."""
+    path and LL-HLS directives. Under an `origin_free` prefix, C uses an empty origin."""
     query = []
     if msn is not None:
         query.append(f"_HLS_msn={msn}")
@@ -163,6 +163,12 @@ class EdgeServer:
         if self._edge != ffi.NULL:
             lib.omn_edge_advance(self._edge, key, len(key), msn, part, parts_ahead, timeout_ms, max_parked,
                                  1 if open_ else 0)
+
+    def origin_free(self, prefix: str, on: bool) -> None:
+        """Answers under `prefix` do not vary by Origin: their keys carry an empty origin."""
+        if self._edge != ffi.NULL:
+            p = prefix.encode("latin-1")
+            lib.omn_edge_origin_free(self._edge, p, len(p), 1 if on else 0)
 
     def stats(self) -> dict[str, int]:
         out = ffi.new("omn_edge_stats *")

@@ -51,6 +51,7 @@ class LlhlsEdge:
         self.server = server
         self.http = http
         self._group_ids = itertools.count(1)
+        self._origin_free: dict[str, bool] = {}        # app path prefix -> told to the edge
 
     # -- what the handler uses ------------------------------------------------------------
     def _se(self, s: "LlhlsStream") -> _StreamEdge:
@@ -77,7 +78,8 @@ class LlhlsEdge:
         False when the stream already has MAX_CONTEXTS others (its answers are then not stored:
         nothing would keep them current)."""
         se = self._se(s)
-        ctx = (request.header("Host") or "", request.header("Origin") or "",
+        free = self._check_origin_free(s.app)
+        ctx = (request.header("Host") or "", "" if free else request.header("Origin") or "",
                "gzip" in (request.header("Accept-Encoding") or ""))
         if ctx in se.contexts:
             return True
@@ -88,6 +90,24 @@ class LlhlsEdge:
             for st in s.tracks.values():
                 self._refresh(s, se, st, [ctx])
         return True
+
+    def _check_origin_free(self, app_name: str) -> bool:
+        """True when every app of this name answers the same CORS headers to every origin (no
+        CrossDomains, or `*`): the edge then keys its answers without the Origin, so every page
+        that embeds the stream shares one context. Told to the edge when it changes."""
+        free = True
+        for vh in self.http.module.server.registry.vhosts.values():
+            app = vh.apps.get(app_name)
+            pubs = app.config.publishers if app is not None else None
+            config = pubs.llhls if pubs is not None else None
+            cd = getattr(config, "cross_domains", None) if config is not None else None
+            if cd is not None and cd.urls and "*" not in cd.urls:
+                free = False
+        prefix = f"/{app_name}/"
+        if self._origin_free.get(prefix) != free:
+            self._origin_free[prefix] = free
+            self.server.origin_free(prefix, free)
+        return free
 
     # -- what the stream tells ------------------------------------------------------------
     def on_change(self, s: "LlhlsStream", track_id: int | None) -> None:
