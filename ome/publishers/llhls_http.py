@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Union
 
 from . import llhls_playlist as pl
 from .http1 import HttpRequest, HttpResponse
+from .llhls_edge import INIT_TAG
 
 if TYPE_CHECKING:
     from .llhls import LlhlsPublisherModule
@@ -251,7 +252,6 @@ class LlhlsHttp:
         kind = fields[0]
         content_type = "video/mp4" if st.media_type == "video" else "audio/mp4"
         if kind == "init":
-            from .llhls_edge import INIT_TAG
             return self._media(st.init, content_type, _cache_value(config, "segment_max_age", f"max-age={6 * td}"),
                                self._store(s, st, INIT_TAG))
         msn = int(fields[2])
