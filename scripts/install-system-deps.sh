@@ -13,6 +13,8 @@ PKGS=(
   # real peers used by the tests and benchmarks: publishers, the player (Chromium + hls.js),
   # nginx as the static-serving anchor and nginx-rtmp as a push target
   ffmpeg srt-tools chromium nginx-light libnginx-mod-rtmp
+  # curl (with nghttp2): an independent HTTP/2 client for the TLS port
+  curl
   # fuzzing (libFuzzer + ASan) and API load generation
   clang libclang-rt-14-dev wrk
 )

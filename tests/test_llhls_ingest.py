@@ -7,6 +7,7 @@ lists the default LL-HLS playlist, and LL-HLS is served on TLSPort with a self-s
 from __future__ import annotations
 
 import asyncio
+import time
 import json
 import shutil
 import ssl
@@ -423,3 +424,100 @@ async def test_discontinuity_sequence_when_the_jump_slides_out(ome, media):
             check_media(parse_media(text))
             assert "#EXT-X-DISCONTINUITY-SEQUENCE:1\n" in text and "#EXT-X-DISCONTINUITY\n" not in text, text
         assert watcher.max_disc_seq == 1 and watcher.renders > 20
+
+
+class H2Client:
+    """A minimal HTTP/2 client over TLS (ALPN h2) on the h2 state machine: many requests in flight
+    on one connection, each answered independently."""
+
+    def __init__(self) -> None:
+        import h2.config
+        import h2.connection
+        self.conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding=None))
+        self.streams: dict[int, dict] = {}
+        self.writer: asyncio.StreamWriter | None = None
+        self.reader_task: asyncio.Task | None = None
+        self.alpn: str | None = None
+
+    async def connect(self, port: int) -> "H2Client":
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.set_alpn_protocols(["h2"])
+        reader, self.writer = await asyncio.open_connection("127.0.0.1", port, ssl=ctx, server_hostname="localhost")
+        self.alpn = self.writer.get_extra_info("ssl_object").selected_alpn_protocol()
+        self.conn.initiate_connection()
+        self.writer.write(self.conn.data_to_send())
+        self.reader_task = asyncio.create_task(self._read(reader))
+        return self
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        import h2.events
+        while data := await reader.read(65536):
+            for ev in self.conn.receive_data(data):
+                st = self.streams.get(getattr(ev, "stream_id", 0))
+                if isinstance(ev, h2.events.ResponseReceived):
+                    st["headers"] = dict(ev.headers)
+                elif isinstance(ev, h2.events.DataReceived):
+                    st["body"] += ev.data
+                    self.conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+                elif isinstance(ev, h2.events.StreamEnded):
+                    st["done"].set_result((int(st["headers"][b":status"]), st["headers"], bytes(st["body"])))
+            self.writer.write(self.conn.data_to_send())
+
+    def get(self, path: str) -> asyncio.Future:
+        sid = self.conn.get_next_available_stream_id()
+        fut = asyncio.get_running_loop().create_future()
+        self.streams[sid] = {"body": bytearray(), "done": fut}
+        self.conn.send_headers(sid, [(b":method", b"GET"), (b":path", path.encode()), (b":scheme", b"https"),
+                                     (b":authority", b"localhost")], end_stream=True)
+        self.writer.write(self.conn.data_to_send())
+        return fut
+
+    async def close(self) -> None:
+        self.reader_task.cancel()
+        self.writer.close()
+
+
+async def test_llhls_over_http2_parked_requests_do_not_hold_back_parts(ome, media):
+    """Reference BL-10: on TLSPort a client that offers h2 gets HTTP/2; 20 blocking playlist requests
+    parked on one connection do not delay a part and the init segment fetched on the same
+    connection, and they are all answered when the next part exists."""
+    async with RtmpClient(ome.rtmp_port) as c:
+        await c.connect("app")
+        await c.publish("h2")
+        pub = Publisher(c, media)
+        pub.headers()
+        await pub.push(3 * FPS, 0)                          # then the publisher pauses
+        h2c = await H2Client().connect(ome.tls_port)
+        try:
+            assert h2c.alpn == "h2"
+            status, headers, master = await asyncio.wait_for(h2c.get("/app/h2/llhls.m3u8"), 5)
+            assert status == 200 and headers[b"content-type"] == b"application/vnd.apple.mpegurl"
+            uri = next(line for line in master.decode().splitlines() if line.startswith("/app/"))
+            status, _, body = await asyncio.wait_for(h2c.get(uri), 5)
+            pl = parse_media(body.decode())
+            m, p = (int(x) for x in pl["hint"].split("_")[2:4])
+            parked = [h2c.get(f"{uri}?_HLS_msn={m}&_HLS_part={p}") for _ in range(20)]
+            await asyncio.sleep(0.3)
+            assert not any(f.done() for f in parked)
+            base = uri.rsplit("/", 1)[0]
+            newest = pl["parts_by_msn"][max(pl["parts_by_msn"])][-1]["uri"]
+            t = time.monotonic()
+            status, headers, part = await asyncio.wait_for(h2c.get(f"{base}/{newest}"), 5)
+            status_i, _, init = await asyncio.wait_for(
+                h2c.get(f"{base}/{pl['tags']['#EXT-X-MAP'].split(chr(34))[1]}"), 5)
+            assert status == 200 and status_i == 200 and time.monotonic() - t < 0.5
+            assert int(headers[b"content-length"]) == len(part) and part[4:8] in (b"moof", b"emsg")
+            assert init[4:8] == b"ftyp" and not any(f.done() for f in parked)
+            await pub.push(FPS, 3000)                           # the next parts arrive
+            answers = await asyncio.wait_for(asyncio.gather(*parked), 5)
+            assert {a[0] for a in answers} == {200}
+            assert all(f"_{m}_{p}_" in a[2].decode() for a in answers)    # the awaited part is listed
+            # a second, independent HTTP/2 client (curl on nghttp2)
+            r = await asyncio.to_thread(subprocess.run, [
+                "curl", "-sk", "--http2", "-o", "/dev/null", "-w", "%{http_version} %{http_code}",
+                f"https://127.0.0.1:{ome.tls_port}{base}/{newest}"], capture_output=True, text=True, timeout=10)
+            assert r.stdout == "2 200", (r.stdout, r.stderr)
+        finally:
+            await h2c.close()

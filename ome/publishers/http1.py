@@ -353,6 +353,11 @@ class _Connection(asyncio.Protocol):
         self.transport.close()
 
 
+def _alpn_protocols(ctx: Any) -> list[str]:
+    """What the SSL context offers in ALPN (ssl does not tell: the maker notes it as `ome_alpn`)."""
+    return list(getattr(ctx, "ome_alpn", []))
+
+
 class HttpServer:
     """Listening sockets sharing one handler; `close()` stops accepting and drops every connection."""
 
@@ -384,8 +389,12 @@ class HttpServer:
 
     async def listen(self, host: str, port: int, ssl: Any = None) -> None:
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(lambda: _Connection(self), host, port, ssl=ssl,
-                                          reuse_address=True, backlog=1024)
+        factory: Any = lambda: _Connection(self)                       # noqa: E731
+        if ssl is not None and "h2" in _alpn_protocols(ssl):
+            from .http2 import AlpnSwitch                              # HTTP/2 when the client picks h2
+            http1 = factory
+            factory = lambda: AlpnSwitch(self, http1)                  # noqa: E731
+        server = await loop.create_server(factory, host, port, ssl=ssl, reuse_address=True, backlog=1024)
         self._servers.append(server)
         if self._sweeper is None:
             self._sweeper = loop.call_later(_SWEEP_S, self._sweep)

@@ -273,7 +273,8 @@ class LlhlsPublisherModule:
         contexts: list[tuple[list[str], ssl.SSLContext]] = []
         for names, tls in candidates:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ctx.set_alpn_protocols(["http/1.1"])
+            ctx.set_alpn_protocols(["h2", "http/1.1"])     # HTTP/2 first (http2.py), HTTP/1.1 still
+            ctx.ome_alpn = ["h2", "http/1.1"]                # type: ignore[attr-defined]
             try:
                 _load_chain(ctx, str(tls.cert_path), str(tls.key_path), str(tls.chain_cert_path or "") or None)
             except (OSError, ssl.SSLError) as exc:
