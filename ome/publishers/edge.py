@@ -21,8 +21,7 @@ from typing import Any, Iterable
 
 from ome._native import ffi, lib
 
-from .http1 import (BadRequest, Handler, HttpRequest, HttpResponse, awaited_response, date_headers, fail_bytes,
-                    parse_head, run_handler, settled_response)
+from .http1 import BadRequest, Handler, HttpRequest, HttpResponse, date_headers, dispatch, fail_bytes, parse_head
 
 
 NO_TAG_LIMIT = (1 << 63) - 1          # omn_edge_drop(group, NO_TAG_LIMIT): the whole group
@@ -201,24 +200,7 @@ class EdgeServer:
                 continue
             request.t0 = t0
             request.edge_key = key
-            self._dispatch(conn, request)
-
-    def _dispatch(self, conn: int, request: HttpRequest) -> None:
-        result = run_handler(self.handler, request)
-        if isinstance(result, HttpResponse):
-            self._answer(conn, request, result)
-        elif asyncio.isfuture(result):
-            result.add_done_callback(functools.partial(self._future_done, conn, request))
-        else:
-            task = asyncio.ensure_future(self._finish(conn, request, result))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _finish(self, conn: int, request: HttpRequest, pending: Any) -> None:
-        self._answer(conn, request, await awaited_response(request, pending))
-
-    def _future_done(self, conn: int, request: HttpRequest, future: asyncio.Future) -> None:
-        self._answer(conn, request, settled_response(request, future))
+            dispatch(self.handler, request, functools.partial(self._answer, conn, request), self._tasks)
 
     def _answer(self, conn: int, request: HttpRequest, response: HttpResponse) -> None:
         if self._edge == ffi.NULL:

@@ -167,6 +167,24 @@ async def awaited_response(request: HttpRequest, pending: Awaitable[HttpResponse
         return HttpResponse.text(500, "Internal Server Error")
 
 
+def dispatch(handler: Handler, request: HttpRequest, answer: Callable[[HttpResponse], None],
+             tasks: set) -> None:
+    """Runs the handler and gives `answer` its response: now, when its future resolves (a callback,
+    no task), or when its coroutine ends (a task kept in `tasks`). For servers that answer each
+    request on its own (the native edge's misses, HTTP/2 streams)."""
+    result = run_handler(handler, request)
+    if isinstance(result, HttpResponse):
+        answer(result)
+    elif asyncio.isfuture(result):
+        result.add_done_callback(lambda future: answer(settled_response(request, future)))
+    else:
+        async def finish() -> None:
+            answer(await awaited_response(request, result))
+        task = asyncio.ensure_future(finish())
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+
 def fail_bytes(status: int, fixed_headers: bytes) -> bytes:
     """The whole answer to a request that cannot be parsed (the connection closes after it)."""
     body = _REASONS.get(status, "Error").encode()

@@ -21,7 +21,7 @@ import h2.errors
 import h2.events
 import h2.exceptions
 
-from .http1 import HttpRequest, HttpResponse, awaited_response, run_handler, settled_response
+from .http1 import HttpRequest, HttpResponse, dispatch
 
 if TYPE_CHECKING:
     from .http1 import HttpServer
@@ -116,22 +116,10 @@ class H2Connection(asyncio.Protocol):
             return
         self.open.add(sid)
         request = HttpRequest(method, target, fields, True)
-        result = run_handler(self.server.handler, request)
-        if isinstance(result, HttpResponse):
-            self._respond(sid, request, result)
-        elif asyncio.isfuture(result):
-            result.add_done_callback(functools.partial(self._future_done, sid, request))
-        else:
-            task = asyncio.ensure_future(self._finish(sid, request, result))
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
+        dispatch(self.server.handler, request, functools.partial(self._answer, sid, request), self.tasks)
 
-    async def _finish(self, sid: int, request: HttpRequest, pending: Any) -> None:
-        self._respond(sid, request, await awaited_response(request, pending))
-        self._write()
-
-    def _future_done(self, sid: int, request: HttpRequest, future: asyncio.Future) -> None:
-        self._respond(sid, request, settled_response(request, future))
+    def _answer(self, sid: int, request: HttpRequest, response: HttpResponse) -> None:
+        self._respond(sid, request, response)
         self._write()
 
     def _respond(self, sid: int, request: HttpRequest, response: HttpResponse) -> None:
